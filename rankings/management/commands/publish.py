@@ -1,0 +1,58 @@
+from datetime import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from rankings.publishing import PublishRefused, publish
+
+
+def _moment(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if timezone.is_aware(value) else timezone.make_aware(value)
+
+
+class Command(BaseCommand):
+    help = (
+        "Freeze the results of a year and group as a new published version. A second version "
+        "(an erratum) needs --reason."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--year", type=int, required=True)
+        parser.add_argument("--group", required=True, help="group code, e.g. departments")
+        parser.add_argument("--reason", default="", help="why this version (required for errata)")
+        parser.add_argument(
+            "--published-at",
+            type=_moment,
+            default=None,
+            help="date and time of the decision, ISO 8601 (default: now), e.g. 2024-02-28T09:00",
+        )
+
+    def handle(self, *args, **options):
+        try:
+            publication = publish(
+                year=options["year"],
+                group=options["group"],
+                reason=options["reason"],
+                published_at=options["published_at"],
+            )
+        except PublishRefused as refusal:
+            for problem in refusal.problems:
+                self.stderr.write(problem)
+            raise CommandError(
+                _("%(count)d problem(s); nothing was published") % {"count": len(refusal.problems)}
+            ) from None
+        self.stdout.write(
+            _(
+                "published %(year)s %(group)s version %(version)d: %(units)d units, checksum "
+                "%(checksum)s"
+            )
+            % {
+                "year": publication.year,
+                "group": publication.group_code,
+                "version": publication.version,
+                "units": publication.unit_count,
+                "checksum": publication.checksum[:12],
+            }
+        )

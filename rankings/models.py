@@ -1,0 +1,201 @@
+"""The read side: frozen publications. The public reads these rows and nothing else.
+
+A publication is one version of the results of a year and group. It is written once, in one
+transaction, by ``rankings.publishing``; an erratum is a new version with a reason.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Max, OuterRef, Subquery
+from django.utils.translation import gettext_lazy as _
+
+from scoring.models import Unit, UnitGroup
+
+POINTS = {"max_digits": 7, "decimal_places": 2}
+PERCENT = {"max_digits": 5, "decimal_places": 2}
+
+
+class PublicationQuerySet(models.QuerySet):
+    def latest_versions(self):
+        """Only the latest version of each year and group."""
+        newest = (
+            Publication.objects.filter(year=OuterRef("year"), group_code=OuterRef("group_code"))
+            .values("year", "group_code")
+            .annotate(top=Max("version"))
+            .values("top")
+        )
+        return self.filter(version=Subquery(newest))
+
+    def current(self, year: int, group_code: str) -> Publication | None:
+        """The latest version of a year and group, or None when it was never published."""
+        return self.filter(year=year, group_code=group_code).order_by("-version").first()
+
+
+class Publication(models.Model):
+    year = models.PositiveSmallIntegerField(_("year"))
+    group = models.ForeignKey(
+        UnitGroup, on_delete=models.PROTECT, related_name="publications", verbose_name=_("group")
+    )
+    group_code = models.SlugField(_("group code"), max_length=64)
+    group_name = models.CharField(_("group name"), max_length=200)
+    version = models.PositiveIntegerField(_("version"))
+    reason = models.TextField(_("reason"), blank=True)
+    published_at = models.DateTimeField(_("published at"))
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("published by"),
+    )
+    checksum = models.CharField(_("SHA-256 checksum"), max_length=64)
+    unit_count = models.PositiveIntegerField(_("units"))
+    average_index = models.DecimalField(_("average index"), **PERCENT)
+    sipas_average = models.DecimalField(_("average SIPAS"), **PERCENT, null=True, blank=True)
+    bonus_cap = models.DecimalField(_("bonus cap"), **POINTS)
+    penalty_cap = models.DecimalField(_("penalty cap"), **POINTS)
+
+    objects = PublicationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-year", "group_code", "-version"]
+        verbose_name = _("publication")
+        verbose_name_plural = _("publications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "group_code", "version"], name="one_version_number_per_group_year"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} · {self.group_name} · v{self.version}"
+
+    @property
+    def is_erratum(self) -> bool:
+        return self.version > 1
+
+
+class PublishedBand(models.Model):
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="bands")
+    code = models.SlugField(max_length=32)
+    label = models.CharField(max_length=100)
+    min_index = models.DecimalField(**PERCENT)
+
+    class Meta:
+        ordering = ["publication", "-min_index"]
+
+    def __str__(self) -> str:
+        return f"{self.label} ≥ {self.min_index}"
+
+
+class PublishedCriterion(models.Model):
+    """The criteria tree as it was when published (methodology, leaf results)."""
+
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="criteria")
+    code = models.CharField(max_length=32)
+    parent_code = models.CharField(max_length=32, blank=True)
+    field_code = models.CharField(max_length=32)
+    title = models.CharField(max_length=500)
+    guidance = models.TextField(blank=True)
+    max_points = models.DecimalField(**POINTS)
+    kind = models.CharField(max_length=10, blank=True)
+    previous_code = models.CharField(max_length=32, blank=True)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["publication", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["publication", "code"], name="published_criterion_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}. {self.title}"
+
+
+class PublishedResult(models.Model):
+    """A unit's frozen PAR Index result in one publication."""
+
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="results")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="published_results")
+    unit_code = models.SlugField(max_length=100)
+    unit_name = models.CharField(max_length=255)
+    position = models.PositiveIntegerField()
+    rank = models.PositiveIntegerField()
+    points = models.DecimalField(**POINTS)
+    max_points = models.DecimalField(**POINTS)
+    index = models.DecimalField(**PERCENT)
+    band_code = models.SlugField(max_length=32, blank=True)
+    band_label = models.CharField(max_length=100, blank=True)
+    previous_index = models.DecimalField(**PERCENT, null=True, blank=True)
+    change = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["publication", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["publication", "unit"], name="published_unit_once"),
+        ]
+        indexes = [models.Index(fields=["unit", "publication"])]
+
+    def __str__(self) -> str:
+        return f"{self.rank}. {self.unit_name} {self.index}"
+
+
+class PublishedField(models.Model):
+    result = models.ForeignKey(PublishedResult, on_delete=models.CASCADE, related_name="fields")
+    code = models.CharField(max_length=32)
+    title = models.CharField(max_length=500)
+    position = models.PositiveIntegerField()
+    points = models.DecimalField(**POINTS)
+    max_points = models.DecimalField(**POINTS)
+    index = models.DecimalField(**PERCENT, null=True, blank=True)
+
+    class Meta:
+        ordering = ["result", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.points}/{self.max_points}"
+
+
+class PublishedLeaf(models.Model):
+    result = models.ForeignKey(PublishedResult, on_delete=models.CASCADE, related_name="leaves")
+    code = models.CharField(max_length=32)
+    position = models.PositiveIntegerField()
+    self_score = models.DecimalField(**POINTS, null=True, blank=True)
+    final_score = models.DecimalField(**POINTS, null=True, blank=True)
+    not_applicable = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["result", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.final_score}"
+
+
+class PublishedSipas(models.Model):
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="sipas")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="published_sipas")
+    unit_code = models.SlugField(max_length=100)
+    unit_name = models.CharField(max_length=255)
+    position = models.PositiveIntegerField()
+    rank = models.PositiveIntegerField()
+    index = models.DecimalField(**PERCENT)
+    access = models.DecimalField(**PERCENT)
+    procedure = models.DecimalField(**PERCENT)
+    civil_servants = models.DecimalField(**PERCENT)
+    result = models.DecimalField(**PERCENT)
+    feedback = models.DecimalField(**PERCENT)
+    change = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["publication", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["publication", "unit"], name="published_sipas_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rank}. {self.unit_name} {self.index}"

@@ -1,0 +1,273 @@
+"""Freezing a year and group's results as a new published version, in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from scoring import calculation
+from scoring.models import SIPAS_ELEMENTS, CriteriaSet, Unit
+from scoring.results import field_codes, group_results, sipas_results
+
+from .models import (
+    Publication,
+    PublishedBand,
+    PublishedCriterion,
+    PublishedField,
+    PublishedLeaf,
+    PublishedResult,
+    PublishedSipas,
+)
+
+
+class PublishRefused(Exception):
+    """Publishing was refused; ``problems`` lists every gap. Nothing was written."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _previous_indices(year: int, units: list[Unit], attribute: str) -> dict[int, Decimal | None]:
+    """Unit id → the index it is compared with: last year's latest publications (domain.md §3)."""
+    last_year = Publication.objects.latest_versions().filter(year=year - 1)
+    model = PublishedResult if attribute == "results" else PublishedSipas
+    published = dict(
+        model.objects.filter(publication__in=last_year).values_list("unit_id", "index")
+    )
+    predecessors: dict[int, list[int]] = {}
+    for pk, successor_id in Unit.objects.filter(successor__in=units).values_list(
+        "pk", "successor_id"
+    ):
+        predecessors.setdefault(successor_id, []).append(pk)
+    return {
+        unit.pk: calculation.previous_index(
+            published.get(unit.pk), [published.get(pk) for pk in predecessors.get(unit.pk, [])]
+        )
+        for unit in units
+    }
+
+
+def _checksum(payload: dict) -> str:
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def publish(
+    *,
+    year: int,
+    group: str,
+    reason: str = "",
+    published_at: datetime | None = None,
+    user=None,
+) -> Publication:
+    """Publish the results of ``year`` and ``group`` as a new version.
+
+    Refused, listing every gap, while an applicable self or survey leaf of a ranked unit has no
+    final score; refused without a reason when a version already exists (an erratum).
+    """
+    reason = reason.strip()
+    with transaction.atomic():
+        crit_set = (
+            CriteriaSet.objects.select_for_update()
+            .select_related("round", "group")
+            .filter(round__year=year, group__code=group)
+            .first()
+        )
+        if crit_set is None:
+            raise PublishRefused(
+                [
+                    _("there is no criteria set for %(year)s and group %(group)r")
+                    % {"year": year, "group": group}
+                ]
+            )
+        results = group_results(crit_set)
+        problems = []
+        for unit, codes in results.gaps:
+            problems.extend(
+                _("%(unit)s (%(code)s): leaf %(leaf)s has no final score")
+                % {"unit": unit.name, "code": unit.code, "leaf": leaf}
+                for leaf in codes
+            )
+        problems.extend(
+            _("%(unit)s (%(code)s): every self and survey leaf is not applicable")
+            % {"unit": unit.name, "code": unit.code}
+            for unit in results.unscorable
+        )
+        if not results.rows and not problems:
+            problems.append(_("no unit of this group has scores in %(year)s") % {"year": year})
+        latest = Publication.objects.current(year, group)
+        if latest is not None and not reason:
+            problems.append(
+                _(
+                    "version %(version)d is already published: a new version (an erratum) "
+                    "needs --reason"
+                )
+                % {"version": latest.version}
+            )
+        if problems:
+            raise PublishRefused(problems)
+        return _write(results, crit_set, latest, reason, published_at or timezone.now(), user)
+
+
+def _write(results, crit_set, latest, reason, published_at, user) -> Publication:
+    year = crit_set.round.year
+    units = [row.unit for row in results.rows]
+    previous = _previous_indices(year, units, "results")
+    sipas = sipas_results(crit_set.round, crit_set.group_id)
+    sipas_previous = _previous_indices(year, [row.unit for row in sipas], "sipas")
+    leaves = results.leaves
+    fields = results.fields
+    tops = field_codes(results.criteria)
+    by_id = {c.pk: c for c in results.criteria}
+    bonus_cap = crit_set.bonus_cap
+    if bonus_cap is None:
+        bonus_cap = sum((c.max_points for c in leaves if c.kind == "bonus"), Decimal("0.00"))
+    penalty_cap = crit_set.penalty_cap
+    if penalty_cap is None:
+        penalty_cap = sum((c.max_points for c in leaves if c.kind == "penalty"), Decimal("0.00"))
+
+    publication = Publication.objects.create(
+        year=year,
+        group=crit_set.group,
+        group_code=crit_set.group.code,
+        group_name=crit_set.group.name,
+        version=(latest.version + 1) if latest else 1,
+        reason=reason,
+        published_at=published_at,
+        published_by=user,
+        checksum="",
+        unit_count=len(results.rows),
+        average_index=calculation.average([row.result.index for row in results.rows]),
+        sipas_average=calculation.average([row.index for row in sipas]),
+        bonus_cap=bonus_cap,
+        penalty_cap=penalty_cap,
+    )
+    PublishedBand.objects.bulk_create(
+        PublishedBand(publication=publication, code=b.code, label=b.label, min_index=b.min_index)
+        for b in results.bands
+    )
+    PublishedCriterion.objects.bulk_create(
+        PublishedCriterion(
+            publication=publication,
+            code=c.code,
+            parent_code=by_id[c.parent_id].code if c.parent_id else "",
+            field_code=tops[c.pk],
+            title=c.title,
+            guidance=c.guidance,
+            max_points=c.max_points,
+            kind=c.kind,
+            previous_code=c.previous.code if c.previous_id else "",
+            position=position,
+        )
+        for position, c in enumerate(results.criteria, start=1)
+    )
+    rows = PublishedResult.objects.bulk_create(
+        PublishedResult(
+            publication=publication,
+            unit=row.unit,
+            unit_code=row.unit.code,
+            unit_name=row.unit.name,
+            position=position,
+            rank=row.rank,
+            points=row.result.points,
+            max_points=row.result.max_points,
+            index=row.result.index,
+            band_code=row.band.code if row.band else "",
+            band_label=row.band.label if row.band else "",
+            previous_index=previous[row.unit.pk],
+            change=calculation.change(row.result.index, previous[row.unit.pk]),
+        )
+        for position, row in enumerate(results.rows, start=1)
+    )
+    if not all(r.pk for r in rows):  # backends without RETURNING on bulk insert
+        rows = list(publication.results.order_by("position"))
+    titles = {f.code: f.title for f in fields}
+    field_rows, leaf_rows = [], []
+    for published, row in zip(rows, results.rows, strict=True):
+        for position, field in enumerate(row.result.fields, start=1):
+            field_rows.append(
+                PublishedField(
+                    result=published,
+                    code=field.code,
+                    title=titles[field.code],
+                    position=position,
+                    points=field.points,
+                    max_points=field.max_points,
+                    index=field.index,
+                )
+            )
+        for position, leaf in enumerate(leaves, start=1):
+            score = row.scores.get(leaf.pk)
+            leaf_rows.append(
+                PublishedLeaf(
+                    result=published,
+                    code=leaf.code,
+                    position=position,
+                    self_score=score.self_score if score else None,
+                    final_score=score.final_score if score else None,
+                    not_applicable=bool(score and score.not_applicable),
+                    note=score.note if score else "",
+                )
+            )
+    PublishedField.objects.bulk_create(field_rows, batch_size=5000)
+    PublishedLeaf.objects.bulk_create(leaf_rows, batch_size=5000)
+    PublishedSipas.objects.bulk_create(
+        PublishedSipas(
+            publication=publication,
+            unit=row.unit,
+            unit_code=row.unit.code,
+            unit_name=row.unit.name,
+            position=position,
+            rank=row.rank,
+            index=row.index,
+            change=calculation.change(row.index, sipas_previous[row.unit.pk]),
+            **row.elements,
+        )
+        for position, row in enumerate(sipas, start=1)
+    )
+    publication.checksum = _checksum(publication_payload(publication))
+    publication.save(update_fields=["checksum"])
+    return publication
+
+
+def publication_payload(publication: Publication) -> dict:
+    """Everything a publication promises, as plain data: what the checksum covers."""
+    return {
+        "year": publication.year,
+        "group": publication.group_code,
+        "version": publication.version,
+        "reason": publication.reason,
+        "bands": list(publication.bands.values_list("code", "label", "min_index")),
+        "criteria": list(
+            publication.criteria.values_list(
+                "code", "parent_code", "title", "max_points", "kind", "previous_code"
+            )
+        ),
+        "results": list(
+            publication.results.values_list(
+                "unit_code", "rank", "points", "max_points", "index", "band_code", "change"
+            )
+        ),
+        "fields": list(
+            PublishedField.objects.filter(result__publication=publication)
+            .order_by("result__position", "position")
+            .values_list("result__unit_code", "code", "points", "max_points", "index")
+        ),
+        "leaves": list(
+            PublishedLeaf.objects.filter(result__publication=publication)
+            .order_by("result__position", "position")
+            .values_list(
+                "result__unit_code", "code", "self_score", "final_score", "not_applicable", "note"
+            )
+        ),
+        "sipas": list(
+            publication.sipas.values_list("unit_code", "rank", "index", *SIPAS_ELEMENTS, "change")
+        ),
+    }

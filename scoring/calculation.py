@@ -1,0 +1,264 @@
+"""The one calculation of the PAR Index and SIPAS (domain.md §3 and §4).
+
+Pure functions: ``Decimal`` in, ``Decimal`` out; no ORM, no I/O. The council's live preview,
+publishing and the tests all call these, so the same scores always give the same numbers.
+
+Rounding is exact: ratios are computed as fractions and rounded half-up to two decimals once,
+so 89.995 is 90.00 (Rất tốt) and never 89.99 through a binary float or a 28-digit context.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+TWO_PLACES = Decimal("0.01")
+ZERO = Decimal("0.00")
+HUNDRED = Decimal("100.00")
+
+SELF, SURVEY, BONUS, PENALTY = "self", "survey", "bonus", "penalty"
+SCORED_KINDS = frozenset({SELF, SURVEY})
+
+
+class CalculationError(ValueError):
+    """Scores that cannot give an index; the message says why."""
+
+
+class NoApplicableLeaves(CalculationError):
+    pass
+
+
+class MissingFinalScores(CalculationError):
+    def __init__(self, codes: Sequence[str]):
+        self.codes = list(codes)
+        super().__init__("no final score for: " + ", ".join(self.codes))
+
+
+def quantize(value: Decimal | Fraction | int) -> Decimal:
+    """Round half-up (away from zero on a tie) to two decimals, exactly."""
+    if isinstance(value, Decimal):
+        return value.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+    fraction = Fraction(value) * 100
+    magnitude = abs(fraction)
+    hundredths = magnitude.numerator * 2 + magnitude.denominator
+    hundredths //= magnitude.denominator * 2  # floor(|x| + 1/2): half-up away from zero
+    sign = -1 if fraction < 0 else 1
+    return (Decimal(sign * hundredths) / 100).quantize(TWO_PLACES)
+
+
+def final_score(appraisal_1: Decimal | None, appraisal_2: Decimal | None) -> Decimal | None:
+    """The round-2 appraisal if there is one, else the round-1 appraisal."""
+    return appraisal_2 if appraisal_2 is not None else appraisal_1
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One leaf of a criteria set as scored for one unit."""
+
+    code: str
+    field: str  # code of the top-level field the leaf belongs to
+    kind: str
+    max_points: Decimal
+    final: Decimal | None = None
+    not_applicable: bool = False
+
+
+@dataclass(frozen=True)
+class BandRule:
+    code: str
+    label: str
+    min_index: Decimal
+
+
+@dataclass(frozen=True)
+class FieldResult:
+    code: str
+    points: Decimal
+    max_points: Decimal
+    index: Decimal | None  # None for a field without applicable self or survey leaves
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    points: Decimal
+    max_points: Decimal
+    index: Decimal
+    fields: tuple[FieldResult, ...]
+
+
+def default_cap(leaves: Iterable[Leaf], kind: str) -> Decimal:
+    """The sum of the maxima of the set's leaves of that kind (bonus or penalty)."""
+    return sum((leaf.max_points for leaf in leaves if leaf.kind == kind), ZERO)
+
+
+def missing_final_scores(leaves: Iterable[Leaf]) -> list[str]:
+    """Codes of applicable self and survey leaves without a final score (a gap blocks publishing)."""
+    return [
+        leaf.code
+        for leaf in leaves
+        if leaf.kind in SCORED_KINDS and not leaf.not_applicable and leaf.final is None
+    ]
+
+
+def index_of(points: Decimal, max_points: Decimal) -> Decimal:
+    """Points / maximum × 100, clamped to [0, 100], rounded half-up to two decimals."""
+    if max_points <= 0:
+        raise NoApplicableLeaves("the maximum is 0: no applicable self or survey leaf")
+    ratio = Fraction(points) * 100 / Fraction(max_points)
+    return quantize(min(max(ratio, Fraction(0)), Fraction(100)))
+
+
+def _capped_contributions(leaves: Sequence[Leaf], kind: str, cap: Decimal) -> dict[str, Decimal]:
+    """What each bonus (penalty) leaf contributes once the cap is applied.
+
+    The cap is used up in the order of the leaves, so the fields' points always add up to the
+    unit's points exactly.
+    """
+    remaining = cap
+    contributions = {}
+    for leaf in leaves:
+        if leaf.kind != kind or leaf.not_applicable:
+            continue
+        amount = min(leaf.final or ZERO, max(remaining, ZERO))
+        contributions[leaf.code] = amount
+        remaining -= amount
+    return contributions
+
+
+def unit_result(
+    leaves: Sequence[Leaf],
+    *,
+    bonus_cap: Decimal | None = None,
+    penalty_cap: Decimal | None = None,
+) -> UnitResult:
+    """Points, maximum, index and field results of one unit (domain.md §3).
+
+    ``leaves`` are all the leaves of the set in tree order, each with the unit's final score.
+    Raises ``MissingFinalScores`` for an applicable self or survey leaf without a final score,
+    and ``NoApplicableLeaves`` when every self and survey leaf is not applicable.
+    """
+    missing = missing_final_scores(leaves)
+    if missing:
+        raise MissingFinalScores(missing)
+    if bonus_cap is None:
+        bonus_cap = default_cap(leaves, BONUS)
+    if penalty_cap is None:
+        penalty_cap = default_cap(leaves, PENALTY)
+    bonus = _capped_contributions(leaves, BONUS, bonus_cap)
+    penalty = _capped_contributions(leaves, PENALTY, penalty_cap)
+
+    field_points: dict[str, Decimal] = {}
+    field_max: dict[str, Decimal] = {}
+    for leaf in leaves:
+        field_points.setdefault(leaf.field, ZERO)
+        field_max.setdefault(leaf.field, ZERO)
+        if leaf.not_applicable:
+            continue
+        if leaf.kind in SCORED_KINDS:
+            field_points[leaf.field] += leaf.final
+            field_max[leaf.field] += leaf.max_points
+        elif leaf.kind == BONUS:
+            field_points[leaf.field] += bonus[leaf.code]
+        elif leaf.kind == PENALTY:
+            field_points[leaf.field] -= penalty[leaf.code]
+
+    points = sum(field_points.values(), ZERO)
+    max_points = sum(field_max.values(), ZERO)
+    if max_points <= 0:
+        raise NoApplicableLeaves("every self and survey leaf is not applicable to this unit")
+    fields = tuple(
+        FieldResult(
+            code=code,
+            points=quantize(field_points[code]),
+            max_points=quantize(field_max[code]),
+            index=index_of(field_points[code], field_max[code]) if field_max[code] > 0 else None,
+        )
+        for code in field_points
+    )
+    return UnitResult(
+        points=quantize(points),
+        max_points=quantize(max_points),
+        index=index_of(points, max_points),
+        fields=fields,
+    )
+
+
+def band_for(index: Decimal, bands: Iterable[BandRule]) -> BandRule | None:
+    """The band with the highest lower bound not above the (rounded) index."""
+    eligible = [band for band in bands if band.min_index <= index]
+    return max(eligible, key=lambda band: band.min_index, default=None)
+
+
+def name_sort_key(name: str) -> tuple[str, str]:
+    """Vietnamese names in alphabetical order, ignoring diacritics first (đ sorts as d)."""
+    stripped = "".join(
+        char
+        for char in unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D"))
+        if not unicodedata.combining(char)
+    )
+    return (stripped.casefold(), name)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    key: str
+    name: str
+    index: Decimal
+    rank: int
+
+
+def rank(entries: Iterable[tuple[str, str, Decimal]]) -> list[Ranked]:
+    """Rank (key, name, index) entries: highest index first, equal indices share a rank and
+    the next rank is skipped (1, 2, 2, 4); ties are listed by name."""
+    ordered = sorted(entries, key=lambda e: (-e[2], name_sort_key(e[1]), e[0]))
+    ranked = []
+    for position, (key, name, index) in enumerate(ordered, start=1):
+        shared = ranked and ranked[-1].index == index
+        ranked.append(Ranked(key, name, index, ranked[-1].rank if shared else position))
+    return ranked
+
+
+def change(current: Decimal, previous: Decimal | None) -> Decimal | None:
+    """The difference from last year's published index, or None when there is none."""
+    return None if previous is None else quantize(current - previous)
+
+
+def previous_index(own: Decimal | None, predecessors: Sequence[Decimal | None]) -> Decimal | None:
+    """Which of last year's published indices a unit is compared with (domain.md §3).
+
+    ``own`` is the unit's own index last year, ``predecessors`` those of the units it took over
+    (None where such a unit was not ranked last year). A unit ranked on its own last year that
+    took over nobody ranked: its own index. A unit that took over exactly one ranked unit and was
+    not ranked itself: that unit's index. A new unit, or one formed from several ranked units
+    (itself included): nothing to compare with.
+    """
+    known = [value for value in (own, *predecessors) if value is not None]
+    return known[0] if len(known) == 1 else None
+
+
+def sipas_index(elements: Mapping[str, Decimal]) -> Decimal:
+    """A unit's SIPAS: the mean of its five element indices, rounded half-up to two decimals."""
+    values = list(elements.values())
+    if not values:
+        raise CalculationError("no SIPAS element")
+    return quantize(sum((Fraction(value) for value in values), Fraction(0)) / len(values))
+
+
+def element_index(satisfied: int, valid: int) -> Decimal:
+    """An element index from questionnaire answers: the share of valid answers that are
+    "satisfied" or "very satisfied", in percent."""
+    if valid <= 0:
+        raise CalculationError("no valid answer for this element")
+    if not 0 <= satisfied <= valid:
+        raise CalculationError("satisfied answers must be between 0 and the valid answers")
+    return quantize(Fraction(satisfied * 100, valid))
+
+
+def average(values: Sequence[Decimal]) -> Decimal | None:
+    """Mean of published (rounded) values, rounded half-up; None for no value."""
+    if not values:
+        return None
+    return quantize(sum((Fraction(v) for v in values), Fraction(0)) / len(values))

@@ -1,0 +1,299 @@
+"""``import_criteria``: the criteria tree of one group in one year.
+
+The file is the whole tree: criteria of the set missing from the file are removed. Refused once
+the set has scores, since scores would then point at changed criteria.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from scoring.models import CriteriaSet, Criterion, Kind, Round, Score, UnitGroup
+
+from .base import (
+    ImportFailed,
+    Problem,
+    Problems,
+    Report,
+    assign_changed,
+    check_duplicates,
+    parse_decimal,
+    parse_text,
+    read_table,
+)
+
+REQUIRED = ("code", "parent", "title", "max_points", "kind")
+OPTIONAL = ("guidance", "previous_code")
+_CODE = re.compile(r"^[0-9A-Za-z]+(?:[.\-_][0-9A-Za-z]+)*$")
+
+
+def get_group(code: str) -> UnitGroup:
+    try:
+        return UnitGroup.objects.get(code=code)
+    except UnitGroup.DoesNotExist:
+        raise ImportFailed(
+            [
+                Problem(
+                    None,
+                    None,
+                    _("unknown group %(group)r: import the units first (import_units)")
+                    % {"group": code},
+                )
+            ]
+        ) from None
+
+
+def get_set(year: int, group_code: str) -> CriteriaSet:
+    """The criteria set of a year and group, or a clear refusal."""
+    try:
+        return CriteriaSet.objects.select_related("round", "group").get(
+            round__year=year, group__code=group_code
+        )
+    except CriteriaSet.DoesNotExist:
+        get_group(group_code)
+        raise ImportFailed(
+            [
+                Problem(
+                    None,
+                    None,
+                    _(
+                        "there is no criteria set for %(year)s and group %(group)r: import the "
+                        "criteria first (import_criteria)"
+                    )
+                    % {"year": year, "group": group_code},
+                )
+            ]
+        ) from None
+
+
+def _code(row, column, problems, *, required=True) -> str:
+    text = row[column]
+    if text == "":
+        if required:
+            problems.add(row.number, column, _("a value is required"))
+        return ""
+    if len(text) > 32 or not _CODE.match(text):
+        problems.add(
+            row.number,
+            column,
+            _("%(value)r is not a criterion code (e.g. 1, 1.2, 1.2.3)") % {"value": text},
+        )
+        return ""
+    return text
+
+
+def import_criteria(path, *, year: int, group: str) -> Report:
+    rows = read_table(path, required=REQUIRED, optional=OPTIONAL)
+    group_obj = get_group(group)
+    problems = Problems()
+
+    items = []
+    for row in rows:
+        kind = row["kind"].lower()
+        if kind and kind not in Kind.values:
+            problems.add(
+                row.number,
+                "kind",
+                _("%(value)r is not a kind: use self, survey, bonus or penalty")
+                % {"value": row["kind"]},
+            )
+        items.append(
+            {
+                "row": row,
+                "code": _code(row, "code", problems),
+                "parent": _code(row, "parent", problems, required=False),
+                "title": parse_text(row, "title", problems, max_length=500),
+                "guidance": parse_text(row, "guidance", problems, required=False, max_length=5000),
+                "max_points": parse_decimal(row, "max_points", problems),
+                "kind": kind,
+                "previous_code": _code(row, "previous_code", problems, required=False),
+            }
+        )
+    check_duplicates(rows, lambda r: r["code"], problems, "code", _("criterion code"))
+
+    by_code = {}
+    for item in items:
+        by_code.setdefault(item["code"], item)
+    children: dict[str, list[dict]] = {}
+    for item in items:
+        parent = item["parent"]
+        if not parent:
+            continue
+        if parent == item["code"]:
+            problems.add(item["row"].number, "parent", _("a criterion cannot be its own parent"))
+        elif parent not in by_code:
+            problems.add(
+                item["row"].number,
+                "parent",
+                _("parent %(code)r does not exist in the file") % {"code": parent},
+            )
+        else:
+            children.setdefault(parent, []).append(item)
+
+    # A cycle: following the parents never reaches a field.
+    in_cycle = set()
+    for item in items:
+        seen = []
+        current = item
+        while current and current["parent"] and current["code"] not in seen:
+            seen.append(current["code"])
+            current = by_code.get(current["parent"])
+        if current and current["code"] in seen and item["code"] not in in_cycle:
+            cycle = seen[seen.index(current["code"]) :]
+            in_cycle.update(cycle)
+            problems.add(
+                item["row"].number,
+                "parent",
+                _("the parents go round in a cycle: %(cycle)s")
+                % {"cycle": " → ".join([*cycle, cycle[0]])},
+            )
+
+    for item in items:
+        row, code = item["row"], item["code"]
+        is_leaf = code not in children
+        item["is_leaf"] = is_leaf
+        if is_leaf:
+            item["kind"] = item["kind"] or Kind.SELF
+            if item["max_points"] is None and row["max_points"] == "":
+                problems.add(row.number, "max_points", _("a leaf needs its maximum points"))
+        elif item["kind"]:
+            problems.add(
+                row.number,
+                "kind",
+                _("the kind is given on leaves only; %(code)s has sub-criteria") % {"code": code},
+            )
+
+    # Parents: empty (the sum of the children) or exactly that sum.
+    def total(code: str, trail: frozenset = frozenset()) -> Decimal | None:
+        item = by_code[code]
+        if item["is_leaf"]:
+            return item["max_points"]
+        if code in trail or code in in_cycle:
+            return None
+        sums = [total(child["code"], trail | {code}) for child in children[code]]
+        if any(value is None for value in sums):
+            return None
+        computed = sum(sums, Decimal("0.00"))
+        given = item["max_points"]
+        if given is not None and given != computed:
+            problems.add(
+                item["row"].number,
+                "max_points",
+                _("%(given)s is not the sum of the sub-criteria's maxima (%(sum)s)")
+                % {"given": given, "sum": computed},
+            )
+        item["computed_max"] = computed
+        return computed
+
+    for item in items:
+        if item["code"] and not item["is_leaf"] and "computed_max" not in item:
+            total(item["code"])
+
+    crit_set = CriteriaSet.objects.filter(round__year=year, group=group_obj).first()
+    has_scores = bool(crit_set and Score.objects.filter(criterion__criteria_set=crit_set).exists())
+
+    previous = {}
+    if any(item["previous_code"] for item in items):
+        previous_set = CriteriaSet.objects.filter(round__year=year - 1, group=group_obj).first()
+        if previous_set is not None:
+            previous = {c.code: c for c in previous_set.criteria.all()}
+        for item in items:
+            if not item["previous_code"]:
+                continue
+            if previous_set is None:
+                problems.add(
+                    item["row"].number,
+                    "previous_code",
+                    _("there is no criteria set of %(year)s for this group to link to")
+                    % {"year": year - 1},
+                )
+            elif item["previous_code"] not in previous:
+                problems.add(
+                    item["row"].number,
+                    "previous_code",
+                    _("%(code)r is not a criterion of %(year)s")
+                    % {"code": item["previous_code"], "year": year - 1},
+                )
+    problems.raise_if_any()
+
+    return _write(
+        items,
+        year=year,
+        group=group_obj,
+        crit_set=crit_set,
+        previous=previous,
+        has_scores=has_scores,
+    )
+
+
+def _write(items, *, year, group, crit_set, previous, has_scores) -> Report:
+    report = Report()
+    with transaction.atomic():
+        round_obj, created = Round.objects.get_or_create(year=year)
+        if created:
+            report.lines.append(_("round %(year)s created") % {"year": year})
+        if crit_set is None:
+            crit_set = CriteriaSet.objects.create(round=round_obj, group=group)
+            crit_set.create_default_bands()
+            report.lines.append(
+                _("criteria set %(year)s %(group)s created with the default bands")
+                % {"year": year, "group": group.code}
+            )
+        existing = {c.code: c for c in crit_set.criteria.all()}
+        saved = {}
+        for position, item in enumerate(items, start=1):
+            values = {
+                "title": item["title"],
+                "guidance": item["guidance"],
+                "max_points": item["max_points"] if item["is_leaf"] else item["computed_max"],
+                "kind": item["kind"] if item["is_leaf"] else "",
+                "is_leaf": item["is_leaf"],
+                "position": position,
+                "previous": previous.get(item["previous_code"]),
+            }
+            criterion = existing.get(item["code"])
+            if criterion is None:
+                criterion = Criterion(criteria_set=crit_set, code=item["code"], **values)
+                criterion.save()
+                report.created += 1
+            elif assign_changed(criterion, values):
+                criterion.save()
+                report.updated += 1
+                item["counted"] = True
+            else:
+                report.unchanged += 1
+            saved[item["code"]] = criterion
+        for item in items:
+            criterion = saved[item["code"]]
+            parent = saved.get(item["parent"]) if item["parent"] else None
+            if criterion.parent_id != (parent.pk if parent else None):
+                criterion.parent = parent
+                criterion.save(update_fields=["parent"])
+                if item["code"] in existing and not item.get("counted"):
+                    report.updated += 1
+                    report.unchanged -= 1
+        stale = [c.pk for code, c in existing.items() if code not in saved]
+        if has_scores and (report.created or report.updated or stale):
+            # Scores point at these criteria: the same file again is fine, a change is not.
+            raise ImportFailed(
+                [
+                    Problem(
+                        None,
+                        None,
+                        _(
+                            "the criteria set of %(year)s, group %(group)r, already has scores: "
+                            "its criteria can no longer be changed"
+                        )
+                        % {"year": year, "group": group.code},
+                    )
+                ]
+            )
+        if stale:
+            Criterion.objects.filter(pk__in=stale).delete()
+            report.deleted = len(stale)
+    report.lines.insert(0, report.summary(_("criteria")))
+    return report

@@ -1,0 +1,153 @@
+"""``import_scores``: self and final scores of units on the leaves of a set (history, surveys).
+
+The final score is written as the round-1 appraisal, and any round-2 appraisal is cleared, so the
+leaf's final score is exactly the file's value; the history of the score keeps what was there.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from scoring.models import Assessment, Kind, Score, Unit
+
+from .base import NA, Problems, Report, check_duplicates, parse_decimal, parse_text, read_table
+from .criteria import get_set
+
+REQUIRED = ("unit", "criterion", "self_score", "final_score")
+OPTIONAL = ("note",)
+FIELDS = ("self_score", "appraisal_1", "appraisal_2", "not_applicable", "note")
+PROGRESS_EVERY = 50_000
+
+
+def import_scores(path, *, year: int, group: str, progress=None) -> Report:
+    rows = read_table(path, required=REQUIRED, optional=OPTIONAL)
+    crit_set = get_set(year, group)
+    problems = Problems()
+    leaves = {c.code: c for c in crit_set.criteria.all()}
+    units = {u.code: u for u in Unit.objects.filter(code__in={row["unit"] for row in rows})}
+    elsewhere = dict(
+        Assessment.objects.filter(criteria_set__round=crit_set.round, unit__in=units.values())
+        .exclude(criteria_set=crit_set)
+        .values_list("unit__code", "criteria_set__group__code")
+    )
+
+    values = []
+    for count, row in enumerate(rows, start=1):
+        if progress and count % PROGRESS_EVERY == 0:
+            progress(_("%(count)d rows checked") % {"count": count})
+        unit = units.get(row["unit"])
+        if row["unit"] == "":
+            problems.add(row.number, "unit", _("a value is required"))
+        elif unit is None:
+            problems.add(row.number, "unit", _("unknown unit %(code)r") % {"code": row["unit"]})
+        elif unit.group_id != crit_set.group_id:
+            problems.add(
+                row.number,
+                "unit",
+                _("%(code)s belongs to group %(group)r, not %(this)r")
+                % {"code": unit.code, "group": unit.group.code, "this": group},
+            )
+            unit = None
+        elif unit.code in elsewhere:
+            problems.add(
+                row.number,
+                "unit",
+                _("%(code)s is already assessed in group %(group)r in %(year)s")
+                % {"code": unit.code, "group": elsewhere[unit.code], "year": year},
+            )
+            unit = None
+        criterion = leaves.get(row["criterion"])
+        if row["criterion"] == "":
+            problems.add(row.number, "criterion", _("a value is required"))
+        elif criterion is None:
+            problems.add(
+                row.number,
+                "criterion",
+                _("unknown criterion %(code)r in the %(year)s set of %(group)r")
+                % {"code": row["criterion"], "year": year, "group": group},
+            )
+        elif not criterion.is_leaf:
+            problems.add(
+                row.number,
+                "criterion",
+                _("%(code)s has sub-criteria: scores go on its sub-criteria")
+                % {"code": criterion.code},
+            )
+            criterion = None
+        maximum = criterion.max_points if criterion else None
+        self_score = parse_decimal(row, "self_score", problems, maximum=maximum)
+        if criterion and row["self_score"] and criterion.kind in (Kind.SURVEY, Kind.PENALTY):
+            problems.add(
+                row.number,
+                "self_score",
+                _("%(kind)s leaves are not self-assessed: leave it empty")
+                % {"kind": criterion.get_kind_display()},
+            )
+        not_applicable = row["final_score"].lower() == NA
+        final = (
+            None if not_applicable else parse_decimal(row, "final_score", problems, maximum=maximum)
+        )
+        note = parse_text(row, "note", problems, required=False, max_length=5000)
+        if unit and criterion:
+            values.append(
+                (
+                    unit,
+                    criterion,
+                    {
+                        "self_score": self_score,
+                        "appraisal_1": final,
+                        "appraisal_2": None,
+                        "not_applicable": not_applicable,
+                        "note": note,
+                    },
+                )
+            )
+    check_duplicates(
+        rows, lambda r: (r["unit"], r["criterion"]), problems, "criterion", _("unit and criterion")
+    )
+    problems.raise_if_any()
+    return _write(crit_set, values)
+
+
+def _write(crit_set, values) -> Report:
+    report = Report()
+    with transaction.atomic():
+        assessments = {a.unit_id: a for a in crit_set.assessments.all()}
+        new_units = {unit.pk: unit for unit, _c, _v in values if unit.pk not in assessments}
+        if new_units:
+            Assessment.objects.bulk_create(
+                Assessment(criteria_set=crit_set, unit=unit) for unit in new_units.values()
+            )
+            assessments = {a.unit_id: a for a in crit_set.assessments.all()}
+            report.lines.append(_("%(count)d assessments created") % {"count": len(new_units)})
+        existing = {
+            (s.assessment_id, s.criterion_id): s
+            for s in Score.objects.filter(assessment__criteria_set=crit_set)
+        }
+        to_create, to_update = [], []
+        for unit, criterion, fields in values:
+            assessment = assessments[unit.pk]
+            score = existing.get((assessment.pk, criterion.pk))
+            if score is None:
+                to_create.append(Score(assessment=assessment, criterion=criterion, **fields))
+                continue
+            changed = False
+            for name, value in fields.items():
+                if getattr(score, name) != value:
+                    setattr(score, name, value)
+                    changed = True
+            if changed:
+                score.version += 1
+                to_update.append(score)
+            else:
+                report.unchanged += 1
+        if to_create:
+            bulk_create_with_history(to_create, Score, batch_size=2000)
+        if to_update:
+            bulk_update_with_history(to_update, Score, [*FIELDS, "version"], batch_size=2000)
+        report.created = len(to_create)
+        report.updated = len(to_update)
+    report.lines.insert(0, report.summary(_("scores")))
+    return report

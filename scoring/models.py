@@ -1,0 +1,478 @@
+"""The write side: units, rounds, criteria sets, assessments and every stage of their scores.
+
+Nothing here is public. The public reads frozen copies made by ``rankings.publishing``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import uuid4
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+POINTS = {"max_digits": 7, "decimal_places": 2}
+PERCENT = {
+    "max_digits": 5,
+    "decimal_places": 2,
+    "validators": [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+}
+
+DEFAULT_BANDS = (
+    ("rat-tot", "Rất tốt", Decimal("90")),
+    ("tot", "Tốt", Decimal("80")),
+    ("kha", "Khá", Decimal("70")),
+    ("trung-binh", "Trung bình", Decimal("50")),
+    ("kem", "Kém", Decimal("0")),
+)
+
+
+class UnitGroup(models.Model):
+    """A group of units ranked together (city departments, districts, communes...)."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name = _("unit group")
+        verbose_name_plural = _("unit groups")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Unit(models.Model):
+    """An agency or locality that is scored. ``successor`` is the unit that took it over."""
+
+    code = models.SlugField(_("code"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=255)
+    short_name = models.CharField(_("short name"), max_length=100, blank=True)
+    group = models.ForeignKey(
+        UnitGroup, on_delete=models.PROTECT, related_name="units", verbose_name=_("group")
+    )
+    successor = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="predecessors",
+        verbose_name=_("successor"),
+    )
+
+    class Meta:
+        ordering = ["group__order", "name"]
+        verbose_name = _("unit")
+        verbose_name_plural = _("units")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(successor=models.F("id")), name="unit_not_its_own_successor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(models.TextChoices):
+    SETUP = "setup", _("Set-up")
+    SELF_ASSESSMENT = "self_assessment", _("Self-assessment")
+    APPRAISAL_1 = "appraisal_1", _("Appraisal, round 1")
+    EXPLANATION = "explanation", _("Explanation")
+    APPRAISAL_2 = "appraisal_2", _("Appraisal, round 2")
+    FINAL = "final", _("Final")
+
+
+class Round(models.Model):
+    """One year's assessment round, with its current stage and the deadline of each stage."""
+
+    year = models.PositiveSmallIntegerField(
+        _("year"), unique=True, validators=[MinValueValidator(2000), MaxValueValidator(2200)]
+    )
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage, default=Stage.SETUP)
+    self_assessment_deadline = models.DateTimeField(
+        _("self-assessment deadline"), null=True, blank=True
+    )
+    appraisal_1_deadline = models.DateTimeField(
+        _("appraisal round 1 deadline"), null=True, blank=True
+    )
+    explanation_deadline = models.DateTimeField(_("explanation deadline"), null=True, blank=True)
+    appraisal_2_deadline = models.DateTimeField(
+        _("appraisal round 2 deadline"), null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("round")
+        verbose_name_plural = _("rounds")
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+    def deadline_for(self, stage: str):
+        return getattr(self, f"{stage}_deadline", None)
+
+
+class CriteriaSet(models.Model):
+    """The criteria tree of one group in one round, with its caps and classification bands."""
+
+    round = models.ForeignKey(
+        Round, on_delete=models.PROTECT, related_name="criteria_sets", verbose_name=_("round")
+    )
+    group = models.ForeignKey(
+        UnitGroup, on_delete=models.PROTECT, related_name="criteria_sets", verbose_name=_("group")
+    )
+    bonus_cap = models.DecimalField(
+        _("bonus cap"),
+        **POINTS,
+        null=True,
+        blank=True,
+        help_text=_("Empty: the sum of the maxima of the bonus leaves."),
+    )
+    penalty_cap = models.DecimalField(
+        _("penalty cap"),
+        **POINTS,
+        null=True,
+        blank=True,
+        help_text=_("Empty: the sum of the maxima of the penalty leaves."),
+    )
+
+    class Meta:
+        ordering = ["-round__year", "group__order"]
+        verbose_name = _("criteria set")
+        verbose_name_plural = _("criteria sets")
+        constraints = [
+            models.UniqueConstraint(fields=["round", "group"], name="one_set_per_round_and_group"),
+            models.CheckConstraint(
+                condition=Q(bonus_cap__isnull=True) | Q(bonus_cap__gte=0),
+                name="bonus_cap_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(penalty_cap__isnull=True) | Q(penalty_cap__gte=0),
+                name="penalty_cap_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round.year} · {self.group.name}"
+
+    def create_default_bands(self) -> None:
+        Band.objects.bulk_create(
+            Band(criteria_set=self, code=code, label=label, min_index=min_index)
+            for code, label, min_index in DEFAULT_BANDS
+        )
+
+
+class Kind(models.TextChoices):
+    SELF = "self", _("Self-assessed")
+    SURVEY = "survey", _("Survey")
+    BONUS = "bonus", _("Bonus")
+    PENALTY = "penalty", _("Penalty")
+
+
+class Criterion(models.Model):
+    """A node of a criteria tree: a field (no parent), a criterion or a sub-criterion.
+
+    Leaves carry the points and the kind; a parent's maximum is the sum of its children's.
+    """
+
+    criteria_set = models.ForeignKey(
+        CriteriaSet, on_delete=models.CASCADE, related_name="criteria", verbose_name=_("set")
+    )
+    code = models.CharField(_("code"), max_length=32)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("parent"),
+    )
+    title = models.CharField(_("title"), max_length=500)
+    guidance = models.TextField(_("guidance"), blank=True)
+    max_points = models.DecimalField(_("maximum points"), **POINTS)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind, blank=True)
+    is_leaf = models.BooleanField(_("leaf"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+    previous = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="next_versions",
+        verbose_name=_("previous year's criterion"),
+    )
+
+    class Meta:
+        ordering = ["criteria_set", "position"]
+        verbose_name = _("criterion")
+        verbose_name_plural = _("criteria")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["criteria_set", "code"], name="criterion_code_unique_in_set"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_points__gte=0), name="criterion_max_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=(Q(is_leaf=True) & ~Q(kind="")) | (Q(is_leaf=False) & Q(kind="")),
+                name="criterion_kind_on_leaves_only",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}. {self.title}"
+
+
+class Band(models.Model):
+    """A classification band: a label and its inclusive lower bound on the published index."""
+
+    criteria_set = models.ForeignKey(
+        CriteriaSet, on_delete=models.CASCADE, related_name="bands", verbose_name=_("set")
+    )
+    code = models.SlugField(_("code"), max_length=32)
+    label = models.CharField(_("label"), max_length=100)
+    min_index = models.DecimalField(_("lower bound"), **PERCENT)
+
+    class Meta:
+        ordering = ["criteria_set", "-min_index"]
+        verbose_name = _("band")
+        verbose_name_plural = _("bands")
+        constraints = [
+            models.UniqueConstraint(fields=["criteria_set", "code"], name="band_code_unique"),
+            models.UniqueConstraint(fields=["criteria_set", "min_index"], name="band_min_unique"),
+            models.CheckConstraint(
+                condition=Q(min_index__gte=0) & Q(min_index__lte=100), name="band_min_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} (≥ {self.min_index})"
+
+
+class AssessmentStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    EXPLAINED = "explained", _("Explanation submitted")
+
+
+class Assessment(models.Model):
+    """One unit's assessment in one criteria set (a year and a group)."""
+
+    criteria_set = models.ForeignKey(
+        CriteriaSet, on_delete=models.PROTECT, related_name="assessments", verbose_name=_("set")
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="assessments", verbose_name=_("unit")
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=AssessmentStatus, default=AssessmentStatus.DRAFT
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    explanation_submitted_at = models.DateTimeField(
+        _("explanation submitted at"), null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["criteria_set", "unit__name"]
+        verbose_name = _("assessment")
+        verbose_name_plural = _("assessments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["criteria_set", "unit"], name="one_assessment_per_set_and_unit"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} · {self.criteria_set.round.year}"
+
+
+class Score(models.Model):
+    """Every stage of one leaf of one assessment, side by side; nothing overwrites a stage.
+
+    The final score is the round-2 appraisal if there is one, else the round-1 appraisal.
+    Penalty leaves hold the positive amount subtracted.
+    """
+
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.CASCADE, related_name="scores", verbose_name=_("assessment")
+    )
+    criterion = models.ForeignKey(
+        Criterion, on_delete=models.PROTECT, related_name="scores", verbose_name=_("criterion")
+    )
+    self_score = models.DecimalField(_("self score"), **POINTS, null=True, blank=True)
+    self_method = models.TextField(_("how it was scored"), blank=True)
+    not_applicable = models.BooleanField(_("not applicable"), default=False)
+    not_applicable_requested = models.BooleanField(_("not applicable requested"), default=False)
+    not_applicable_reason = models.TextField(_("reason for not applicable"), blank=True)
+    appraisal_1 = models.DecimalField(_("round-1 appraisal"), **POINTS, null=True, blank=True)
+    appraisal_1_reason = models.TextField(_("round-1 reason"), blank=True)
+    explanation_requested = models.BooleanField(_("explanation requested"), default=False)
+    explanation = models.TextField(_("explanation"), blank=True)
+    appraisal_2 = models.DecimalField(_("round-2 appraisal"), **POINTS, null=True, blank=True)
+    appraisal_2_reason = models.TextField(_("round-2 reason"), blank=True)
+    note = models.TextField(_("public note"), blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["assessment", "criterion__position"]
+        verbose_name = _("score")
+        verbose_name_plural = _("scores")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "criterion"], name="one_score_per_assessment_and_leaf"
+            ),
+            models.CheckConstraint(
+                condition=Q(self_score__isnull=True) | Q(self_score__gte=0),
+                name="self_score_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(appraisal_1__isnull=True) | Q(appraisal_1__gte=0),
+                name="appraisal_1_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(appraisal_2__isnull=True) | Q(appraisal_2__gte=0),
+                name="appraisal_2_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assessment} · {self.criterion.code}"
+
+    @property
+    def final_score(self) -> Decimal | None:
+        return self.appraisal_2 if self.appraisal_2 is not None else self.appraisal_1
+
+
+def evidence_path(instance: Evidence, filename: str) -> str:
+    # The stored name never comes from the user: only the extension is kept.
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"evidence/{instance.score.assessment_id}/{uuid4().hex}.{suffix}"
+
+
+class Evidence(models.Model):
+    """A document proving a score: an uploaded file, or a cited document (number, date, page)."""
+
+    score = models.ForeignKey(
+        Score, on_delete=models.CASCADE, related_name="evidence", verbose_name=_("score")
+    )
+    file = models.FileField(_("file"), upload_to=evidence_path, blank=True, max_length=255)
+    original_name = models.CharField(_("original file name"), max_length=255, blank=True)
+    size = models.PositiveBigIntegerField(_("size"), null=True, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    document_number = models.CharField(_("document number"), max_length=100, blank=True)
+    document_date = models.DateField(_("document date"), null=True, blank=True)
+    page = models.CharField(_("page"), max_length=50, blank=True)
+    description = models.CharField(_("description"), max_length=500, blank=True)
+    stage = models.CharField(
+        _("stage"), max_length=20, choices=Stage, default=Stage.SELF_ASSESSMENT
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("uploaded by"),
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["score", "uploaded_at"]
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(file="") | ~Q(document_number=""), name="evidence_file_or_document"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name or self.document_number
+
+
+class Transition(models.Model):
+    """A stage change of a round or a status change of an assessment: who, when, from, to."""
+
+    round = models.ForeignKey(
+        Round, on_delete=models.CASCADE, related_name="transitions", verbose_name=_("round")
+    )
+    assessment = models.ForeignKey(
+        Assessment,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="transitions",
+        verbose_name=_("assessment"),
+    )
+    from_state = models.CharField(_("from"), max_length=30)
+    to_state = models.CharField(_("to"), max_length=30)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("user"),
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("transition")
+        verbose_name_plural = _("transitions")
+
+    def __str__(self) -> str:
+        return f"{self.from_state} → {self.to_state}"
+
+
+SIPAS_ELEMENTS = ("access", "procedure", "civil_servants", "result", "feedback")
+
+
+class SipasResult(models.Model):
+    """A unit's satisfaction survey (SIPAS) results of one year: the five element indices (%)."""
+
+    round = models.ForeignKey(
+        Round, on_delete=models.PROTECT, related_name="sipas_results", verbose_name=_("round")
+    )
+    group = models.ForeignKey(
+        UnitGroup, on_delete=models.PROTECT, related_name="sipas_results", verbose_name=_("group")
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="sipas_results", verbose_name=_("unit")
+    )
+    access = models.DecimalField(_("access to the service"), **PERCENT)
+    procedure = models.DecimalField(_("administrative procedure"), **PERCENT)
+    civil_servants = models.DecimalField(_("civil servants"), **PERCENT)
+    result = models.DecimalField(_("result of the service"), **PERCENT)
+    feedback = models.DecimalField(_("handling of feedback"), **PERCENT)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["round", "group", "unit__name"]
+        verbose_name = _("SIPAS result")
+        verbose_name_plural = _("SIPAS results")
+        constraints = [
+            models.UniqueConstraint(fields=["round", "unit"], name="one_sipas_per_round_and_unit"),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{name}__gte": 0}) & Q(**{f"{name}__lte": 100}),
+                    name=f"sipas_{name}_in_range",
+                )
+                for name in SIPAS_ELEMENTS
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} · {self.round.year}"
+
+    def elements(self) -> dict[str, Decimal]:
+        return {name: getattr(self, name) for name in SIPAS_ELEMENTS}

@@ -1,0 +1,143 @@
+"""Live results of a criteria set, read from the current scores through ``calculation``.
+
+Publishing freezes these; the council's preview shows them marked as not published. Four queries
+whatever the size of the group: criteria, bands, assessments with units, scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from . import calculation
+from .models import Assessment, CriteriaSet, Criterion, Round, Score, SipasResult, Unit
+
+
+@dataclass
+class UnitRow:
+    unit: Unit
+    assessment: Assessment
+    result: calculation.UnitResult
+    band: calculation.BandRule | None
+    rank: int
+    scores: dict[int, Score]  # criterion id → score
+
+
+@dataclass
+class GroupResults:
+    criteria_set: CriteriaSet
+    criteria: list[Criterion]
+    bands: list[calculation.BandRule]
+    rows: list[UnitRow] = field(default_factory=list)
+    gaps: list[tuple[Unit, list[str]]] = field(default_factory=list)
+    unscorable: list[Unit] = field(default_factory=list)
+
+    @property
+    def fields(self) -> list[Criterion]:
+        return [c for c in self.criteria if c.parent_id is None]
+
+    @property
+    def leaves(self) -> list[Criterion]:
+        return [c for c in self.criteria if c.is_leaf]
+
+    @property
+    def complete(self) -> bool:
+        return not self.gaps and not self.unscorable
+
+
+def field_codes(criteria: list[Criterion]) -> dict[int, str]:
+    """Criterion id → code of the field (top-level criterion) it belongs to."""
+    by_id = {c.pk: c for c in criteria}
+    result = {}
+    for criterion in criteria:
+        top = criterion
+        while top.parent_id is not None:
+            top = by_id[top.parent_id]
+        result[criterion.pk] = top.code
+    return result
+
+
+def group_results(crit_set: CriteriaSet) -> GroupResults:
+    criteria = list(crit_set.criteria.select_related("previous").order_by("position", "code"))
+    bands = [calculation.BandRule(b.code, b.label, b.min_index) for b in crit_set.bands.all()]
+    results = GroupResults(criteria_set=crit_set, criteria=criteria, bands=bands)
+    leaves = results.leaves
+    top = field_codes(criteria)
+    assessments = list(crit_set.assessments.select_related("unit"))
+    scores: dict[int, dict[int, Score]] = {a.pk: {} for a in assessments}
+    for score in Score.objects.filter(assessment__criteria_set=crit_set):
+        scores[score.assessment_id][score.criterion_id] = score
+
+    computed = []
+    for assessment in assessments:
+        unit_scores = scores[assessment.pk]
+        inputs = []
+        for leaf in leaves:
+            score = unit_scores.get(leaf.pk)
+            inputs.append(
+                calculation.Leaf(
+                    code=leaf.code,
+                    field=top[leaf.pk],
+                    kind=leaf.kind,
+                    max_points=leaf.max_points,
+                    final=score.final_score if score else None,
+                    not_applicable=bool(score and score.not_applicable),
+                )
+            )
+        try:
+            result = calculation.unit_result(
+                inputs, bonus_cap=crit_set.bonus_cap, penalty_cap=crit_set.penalty_cap
+            )
+        except calculation.MissingFinalScores as missing:
+            results.gaps.append((assessment.unit, missing.codes))
+            continue
+        except calculation.NoApplicableLeaves:
+            results.unscorable.append(assessment.unit)
+            continue
+        computed.append((assessment, result, unit_scores))
+
+    ranks = {
+        r.key: r.rank
+        for r in calculation.rank(
+            (str(a.unit_id), a.unit.name, result.index) for a, result, _s in computed
+        )
+    }
+    rows = [
+        UnitRow(
+            unit=assessment.unit,
+            assessment=assessment,
+            result=result,
+            band=calculation.band_for(result.index, bands),
+            rank=ranks[str(assessment.unit_id)],
+            scores=unit_scores,
+        )
+        for assessment, result, unit_scores in computed
+    ]
+    rows.sort(key=lambda row: (row.rank, calculation.name_sort_key(row.unit.name)))
+    results.rows = rows
+    return results
+
+
+@dataclass
+class SipasRow:
+    unit: Unit
+    elements: dict[str, Decimal]
+    index: Decimal
+    rank: int
+
+
+def sipas_results(round_obj: Round, group_id: int) -> list[SipasRow]:
+    """SIPAS indices of a group in a year, ranked like the PAR Index."""
+    found = list(
+        SipasResult.objects.filter(round=round_obj, group_id=group_id).select_related("unit")
+    )
+    indices = {s.unit_id: calculation.sipas_index(s.elements()) for s in found}
+    ranks = {
+        r.key: r.rank
+        for r in calculation.rank((str(s.unit_id), s.unit.name, indices[s.unit_id]) for s in found)
+    }
+    rows = [
+        SipasRow(s.unit, s.elements(), indices[s.unit_id], ranks[str(s.unit_id)]) for s in found
+    ]
+    rows.sort(key=lambda row: (row.rank, calculation.name_sort_key(row.unit.name)))
+    return rows

@@ -1,0 +1,80 @@
+"""Shared helpers: write import files, run commands as a user would, snapshot the database."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import translation
+
+
+@dataclass
+class Outcome:
+    status: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def write(tmp_path):
+    """write("name.csv", "a,b\\n1,2\\n") → the path of a new file with that text (or bytes)."""
+
+    def _write(name: str, content: str | bytes) -> str:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return str(path)
+
+    return _write
+
+
+@pytest.fixture
+def run():
+    """Run a management command (in English unless ``language`` says otherwise); return its
+    exit status and what it printed."""
+
+    def _run(*args, language="en", **options) -> Outcome:
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            with translation.override(language):
+                call_command(*args, stdout=out, stderr=err, **options)
+        except CommandError as error:
+            err.write(str(error))
+            return Outcome(error.returncode, out.getvalue(), err.getvalue())
+        return Outcome(0, out.getvalue(), err.getvalue())
+
+    return _run
+
+
+def database_state() -> dict:
+    """Every row of every project table, to prove that a refused command wrote nothing."""
+    state = {}
+    for label in ("scoring", "rankings"):
+        for model in apps.get_app_config(label).get_models():
+            state[model._meta.label] = sorted(
+                tuple(str(v) for v in row)
+                for row in model.objects.values_list(
+                    *[f.attname for f in model._meta.concrete_fields]
+                )
+            )
+    return state
+
+
+@pytest.fixture
+def unchanged_database(db):
+    """Use as ``with unchanged_database(): ...`` around an action that must write nothing."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def _check():
+        before = database_state()
+        yield
+        assert database_state() == before
+
+    return _check
