@@ -1,5 +1,7 @@
 """Small, readable import files for tests: a province with two groups and a tiny criteria set."""
 
+from datetime import datetime
+
 UNITS = """code,name,group,group_name,short_name
 so-a,Sở An,departments,"Sở, ban, ngành",SA
 so-b,Sở Bình,departments,"Sở, ban, ngành",SB
@@ -43,7 +45,7 @@ so-c,80,81,82,83,84
 """
 
 
-def load_small_province(run, write, year=2023, publish=True, **publish_options):
+def load_small_province(run, write, year=2023, publish=True, published_at=None):
     """Import the small province through the commands; optionally publish it."""
     assert run("import_units", write("units.csv", UNITS)).status == 0
     steps = [
@@ -55,5 +57,6 @@ def load_small_province(run, write, year=2023, publish=True, **publish_options):
         outcome = run(command, write(f"{command}.csv", content), year=year, group="departments")
         assert outcome.status == 0, outcome.err
     if publish:
-        outcome = run("publish", year=year, group="departments", **publish_options)
+        options = {"published_at": datetime.fromisoformat(published_at)} if published_at else {}
+        outcome = run("publish", year=year, group="departments", **options)
         assert outcome.status == 0, outcome.err

@@ -24,6 +24,9 @@ OPTIONAL = ("successor", "short_name")
 def import_units(path) -> Report:
     rows = read_table(path, required=REQUIRED, optional=OPTIONAL)
     problems = Problems()
+    # An optional column left out of the file leaves that attribute as it is.
+    has_successor = "successor" in rows[0].values
+    has_short_name = "short_name" in rows[0].values
     parsed = []
     for row in rows:
         parsed.append(
@@ -74,7 +77,7 @@ def import_units(path) -> Report:
     file_codes = {item["code"] for item in parsed if item["code"]}
     successor_of = {code: unit.successor.code for code, unit in existing.items() if unit.successor}
     for item in parsed:
-        if item["code"]:
+        if item["code"] and has_successor:
             successor_of.pop(item["code"], None)
             if item["successor"]:
                 successor_of[item["code"]] = item["successor"]
@@ -114,11 +117,9 @@ def import_units(path) -> Report:
         units = dict(existing)
         # First pass without successors, so that a successor may come later in the file.
         for item in parsed:
-            values = {
-                "name": item["name"],
-                "short_name": item["short_name"],
-                "group": groups[item["group"]],
-            }
+            values = {"name": item["name"], "group": groups[item["group"]]}
+            if has_short_name:
+                values["short_name"] = item["short_name"]
             unit = units.get(item["code"])
             if unit is None:
                 units[item["code"]] = Unit.objects.create(code=item["code"], **values)
@@ -129,7 +130,7 @@ def import_units(path) -> Report:
                 item["counted"] = True
             else:
                 report.unchanged += 1
-        for item in parsed:
+        for item in parsed if has_successor else ():
             unit = units[item["code"]]
             successor = units[item["successor"]] if item["successor"] else None
             if assign_changed(unit, {"successor": successor}):

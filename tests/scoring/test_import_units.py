@@ -114,3 +114,16 @@ def test_a_broken_xlsx_is_refused_without_a_traceback(run, write):
     outcome = run("import_units", write("units.xlsx", b"PK\x03\x04 this is not a workbook"))
     assert outcome.status == 1
     assert "XLSX" in outcome.err
+
+
+def test_a_file_without_the_successor_column_keeps_the_successors(run, write):
+    run("import_units", write("units.csv", UNITS))
+    run(
+        "import_units",
+        write("m.csv", "code,name,group,group_name,successor\nso-b,Sở Bình,departments,,so-a\n"),
+    )
+    assert run("import_units", write("units.csv", UNITS)).status == 0
+    assert Unit.objects.get(code="so-b").successor.code == "so-a"
+    cleared = "code,name,group,group_name,successor\nso-b,Sở Bình,departments,,\n"
+    assert run("import_units", write("c.csv", cleared)).status == 0
+    assert Unit.objects.get(code="so-b").successor is None
