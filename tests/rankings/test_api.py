@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import CRITERIA, load_small_province
+from tests.factories import load_small_province
 
 pytestmark = pytest.mark.django_db
 
