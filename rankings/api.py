@@ -1,6 +1,7 @@
 """The public JSON API (contracts.md): published years, rankings and SIPAS, read from frozen rows.
 
-Every view answers 404 for a year or group that was never published.
+Every view answers 404 (in JSON) for a year or group that was never published. Answers carry
+the list of versions of their publication, so an erratum is visible as such.
 """
 
 from __future__ import annotations
@@ -8,10 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db.models import Prefetch
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from scoring.models import SIPAS_ELEMENTS
 
@@ -23,18 +24,40 @@ def money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
-def _json(payload: dict) -> JsonResponse:
-    return JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
+def _json(payload: dict, status: int = 200) -> JsonResponse:
+    response = JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
+    response["Access-Control-Allow-Origin"] = "*"  # public open data
+    return response
 
 
-def _publication(year: int, group: str) -> Publication:
-    publication = Publication.objects.current(year, group)
-    if publication is None:
-        raise Http404("not published")
-    return publication
+def _not_found() -> JsonResponse:
+    return _json({"detail": "not published"}, status=404)
 
 
-@require_GET
+def _header(publication: Publication) -> dict:
+    """What every answer says of its publication, with the list of its versions (errata)."""
+    versions = Publication.objects.filter(
+        year=publication.year, group_code=publication.group_code
+    ).order_by("version")
+    return {
+        "year": publication.year,
+        "group": publication.group_code,
+        "group_name": publication.group_name,
+        "version": publication.version,
+        "published_at": timezone.localtime(publication.published_at).isoformat(),
+        "versions": [
+            {
+                "version": version.version,
+                "published_at": timezone.localtime(version.published_at).isoformat(),
+                "reason": version.reason,
+                "checksum": version.checksum,
+            }
+            for version in versions
+        ],
+    }
+
+
+@require_safe
 def index(request):
     """The published years, newest first, each with its groups and links."""
     years: dict[int, list[dict]] = {}
@@ -59,20 +82,18 @@ def index(request):
     return _json({"years": [{"year": year, "groups": groups} for year, groups in years.items()]})
 
 
-@require_GET
+@require_safe
 def rankings(request, year: int, group: str):
-    # Queries: the publication, its results, their fields. Flat in the number of units.
-    publication = _publication(year, group)
+    # Queries: the publication, its versions, its results, their fields. Flat in the units.
+    publication = Publication.objects.current(year, group)
+    if publication is None:
+        return _not_found()
     results = publication.results.order_by("position").prefetch_related(
         Prefetch("fields", queryset=PublishedField.objects.order_by("position"))
     )
     return _json(
         {
-            "year": publication.year,
-            "group": publication.group_code,
-            "group_name": publication.group_name,
-            "version": publication.version,
-            "published_at": timezone.localtime(publication.published_at).isoformat(),
+            **_header(publication),
             "results": [
                 {
                     "rank": result.rank,
@@ -101,20 +122,18 @@ def rankings(request, year: int, group: str):
     )
 
 
-@require_GET
+@require_safe
 def sipas(request, year: int, group: str):
-    # Queries: the publication, its SIPAS rows.
-    publication = _publication(year, group)
+    # Queries: the publication, its SIPAS rows, its versions.
+    publication = Publication.objects.current(year, group)
+    if publication is None:
+        return _not_found()
     rows = list(publication.sipas.order_by("position"))
     if not rows:
-        raise Http404("no SIPAS results published")
+        return _not_found()
     return _json(
         {
-            "year": publication.year,
-            "group": publication.group_code,
-            "group_name": publication.group_name,
-            "version": publication.version,
-            "published_at": timezone.localtime(publication.published_at).isoformat(),
+            **_header(publication),
             "results": [
                 {
                     "rank": row.rank,

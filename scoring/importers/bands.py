@@ -29,7 +29,7 @@ def import_bands(path, *, year: int, group: str) -> Report:
     problems = Problems()
     bands = []
     for row in rows:
-        code = parse_slug(row, "code", problems)
+        code = parse_slug(row, "code", problems, max_length=32)
         label = parse_text(row, "label", problems, max_length=100)
         min_index = parse_decimal(row, "min_index", problems, maximum=Decimal("100"))
         if row["min_index"] == "":

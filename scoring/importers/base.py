@@ -239,8 +239,9 @@ def read_table(path: str | Path, *, required: tuple[str, ...], optional: tuple[s
     for number, cells in enumerate(table[1:], start=2):
         if not any(cells):
             continue
-        if len(cells) > len(header) and any(cells[len(header) :]):
-            problems.add(number, str(len(header) + 1), _("value outside any named column"))
+        stray = [i for i, cell in enumerate(cells[len(header) :], start=len(header) + 1) if cell]
+        if stray:
+            problems.add(number, str(stray[0]), _("value outside any named column"))
             continue
         values = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
         rows.append(Row(number, values))
@@ -306,14 +307,23 @@ def parse_decimal(
     return value
 
 
-def parse_slug(row: Row, column: str, problems: Problems, *, required: bool = True) -> str:
+def parse_slug(
+    row: Row, column: str, problems: Problems, *, required: bool = True, max_length: int = 100
+) -> str:
     text = row[column]
     if text == "":
         if required:
             problems.add(row.number, column, _("a value is required"))
         return ""
-    if len(text) > 100 or not _SLUG.match(text):
-        suggestion = slugify(text)[:100]
+    if len(text) > max_length:
+        problems.add(
+            row.number,
+            column,
+            _("the code is longer than %(limit)d characters") % {"limit": max_length},
+        )
+        return ""
+    if not _SLUG.match(text):
+        suggestion = slugify(text)[:max_length]
         problems.add(
             row.number,
             column,

@@ -91,6 +91,8 @@ def import_criteria(path, *, year: int, group: str) -> Report:
     group_obj = get_group(group)
     problems = Problems()
 
+    # An optional column left out of the file leaves that attribute as it is.
+    optional_given = {name for name in OPTIONAL if name in rows[0].values}
     items = []
     for row in rows:
         kind = row["kind"].lower()
@@ -227,10 +229,11 @@ def import_criteria(path, *, year: int, group: str) -> Report:
         crit_set=crit_set,
         previous=previous,
         has_scores=has_scores,
+        optional_given=optional_given,
     )
 
 
-def _write(items, *, year, group, crit_set, previous, has_scores) -> Report:
+def _write(items, *, year, group, crit_set, previous, has_scores, optional_given) -> Report:
     report = Report()
     with transaction.atomic():
         round_obj, created = Round.objects.get_or_create(year=year)
@@ -256,6 +259,11 @@ def _write(items, *, year, group, crit_set, previous, has_scores) -> Report:
                 "previous": previous.get(item["previous_code"]),
             }
             criterion = existing.get(item["code"])
+            if criterion is not None:
+                if "guidance" not in optional_given:
+                    del values["guidance"]
+                if "previous_code" not in optional_given:
+                    del values["previous"]
             if criterion is None:
                 criterion = Criterion(criteria_set=crit_set, code=item["code"], **values)
                 criterion.save()

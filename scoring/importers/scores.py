@@ -33,6 +33,7 @@ def import_scores(path, *, year: int, group: str, progress=None) -> Report:
         .values_list("unit__code", "criteria_set__group__code")
     )
 
+    has_note = "note" in rows[0].values  # an optional column left out leaves notes as they are
     values = []
     for count, row in enumerate(rows, start=1):
         if progress and count % PROGRESS_EVERY == 0:
@@ -91,27 +92,23 @@ def import_scores(path, *, year: int, group: str, progress=None) -> Report:
         )
         note = parse_text(row, "note", problems, required=False, max_length=5000)
         if unit and criterion:
-            values.append(
-                (
-                    unit,
-                    criterion,
-                    {
-                        "self_score": self_score,
-                        "appraisal_1": final,
-                        "appraisal_2": None,
-                        "not_applicable": not_applicable,
-                        "note": note,
-                    },
-                )
-            )
+            fields = {
+                "self_score": self_score,
+                "appraisal_1": final,
+                "appraisal_2": None,
+                "not_applicable": not_applicable,
+            }
+            if has_note:
+                fields["note"] = note
+            values.append((unit, criterion, fields))
     check_duplicates(
         rows, lambda r: (r["unit"], r["criterion"]), problems, "criterion", _("unit and criterion")
     )
     problems.raise_if_any()
-    return _write(crit_set, values)
+    return _write(crit_set, values, has_note)
 
 
-def _write(crit_set, values) -> Report:
+def _write(crit_set, values, has_note) -> Report:
     report = Report()
     with transaction.atomic():
         assessments = {a.unit_id: a for a in crit_set.assessments.all()}
@@ -146,7 +143,8 @@ def _write(crit_set, values) -> Report:
         if to_create:
             bulk_create_with_history(to_create, Score, batch_size=2000)
         if to_update:
-            bulk_update_with_history(to_update, Score, [*FIELDS, "version"], batch_size=2000)
+            names = [*FIELDS, "version"] if has_note else [*FIELDS[:-1], "version"]
+            bulk_update_with_history(to_update, Score, names, batch_size=2000)
         report.created = len(to_create)
         report.updated = len(to_update)
     report.lines.insert(0, report.summary(_("scores")))

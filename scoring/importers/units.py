@@ -34,7 +34,7 @@ def import_units(path) -> Report:
                 "row": row,
                 "code": parse_slug(row, "code", problems),
                 "name": parse_text(row, "name", problems),
-                "group": parse_slug(row, "group", problems),
+                "group": parse_slug(row, "group", problems, max_length=64),
                 "group_name": parse_text(
                     row, "group_name", problems, required=False, max_length=200
                 ),

@@ -15,6 +15,7 @@ def test_the_ranking_follows_the_contract(client, run, write):
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     data = response.json()
+    assert len(data["versions"]) == 1 and len(data["versions"][0]["checksum"]) == 64
     assert {k: data[k] for k in ("year", "group", "group_name", "version", "published_at")} == {
         "year": 2023,
         "group": "departments",
@@ -124,7 +125,9 @@ def test_the_index_lists_published_years_with_their_groups_and_links(client, run
 )
 def test_anything_unpublished_answers_404(client, run, write, url):
     load_small_province(run, write, publish=False)  # scores exist but nothing is published
-    assert client.get(url).status_code == 404
+    response = client.get(url)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "not published"}
 
 
 def test_an_unpublished_year_is_not_listed(client, run, write):
@@ -143,13 +146,15 @@ def test_the_public_sees_the_latest_version(client, run, write):
     run("publish", year=2023, group="departments", reason="Đính chính")
     data = client.get("/api/v1/rankings/2023/departments/").json()
     assert data["version"] == 2
+    assert [(v["version"], v["reason"]) for v in data["versions"]] == [(1, ""), (2, "Đính chính")]
     assert next(r for r in data["results"] if r["unit"] == "so-b")["index"] == "87.50"
     assert client.get("/api/v1/").json()["years"][0]["groups"][0]["version"] == 2
 
 
-def test_the_api_only_answers_get(client, run, write):
+def test_the_api_only_answers_get_and_head(client, run, write):
     load_small_province(run, write)
     assert client.post("/api/v1/rankings/2023/departments/").status_code == 405
+    assert client.head("/api/v1/rankings/2023/departments/").status_code == 200
 
 
 def grow_province(run, write, extra_units: int):
@@ -170,10 +175,10 @@ def grow_province(run, write, extra_units: int):
 @pytest.mark.parametrize(
     ("url", "queries"),
     [
-        # The publication, its results, their fields.
-        ("/api/v1/rankings/2023/departments/", 3),
-        # The publication, its SIPAS rows.
-        ("/api/v1/sipas/2023/departments/", 2),
+        # The publication, its versions, its results, their fields.
+        ("/api/v1/rankings/2023/departments/", 4),
+        # The publication, its SIPAS rows, its versions.
+        ("/api/v1/sipas/2023/departments/", 3),
         # The latest publications.
         ("/api/v1/", 1),
     ],

@@ -1,3 +1,5 @@
+import csv
+import io
 from decimal import Decimal as D
 
 import pytest
@@ -175,3 +177,13 @@ def test_the_defaults_bands_are_not_duplicated_on_reimport(run, write, units):
     import_criteria(run, write, CRITERIA)
     import_criteria(run, write, CRITERIA)
     assert Band.objects.count() == 5
+
+
+def test_a_file_without_guidance_keeps_the_guidance(run, write, units):
+    import_criteria(run, write, CRITERIA)
+    rows = list(csv.reader(io.StringIO(CRITERIA)))
+    without_guidance = io.StringIO()
+    csv.writer(without_guidance, lineterminator="\n").writerows(row[:5] for row in rows)
+    assert rows[0][5] == "guidance"
+    assert import_criteria(run, write, without_guidance.getvalue()).status == 0
+    assert Criterion.objects.get(code="1.1.1").guidance == "Đúng hạn: 4 điểm"

@@ -135,3 +135,11 @@ def test_an_xlsx_file_with_numbers_as_numbers_is_read(run, province, tmp_path):
     assert Score.objects.get(criterion__code="1.1.1").final_score == D("3.75")
     rounded = Score.objects.get(criterion__code="1.1.2")
     assert (rounded.self_score, rounded.not_applicable) == (D("6.00"), True)
+
+
+def test_a_file_without_the_note_column_keeps_the_notes(run, write, province):
+    import_scores(run, write, SCORES)
+    outcome = import_scores(run, write, "unit,criterion,self_score,final_score\nso-a,1.1.2,6,5\n")
+    assert outcome.status == 0
+    score = Score.objects.get(assessment__unit__code="so-a", criterion__code="1.1.2")
+    assert (score.final_score, score.note) == (D("5.00"), "Chậm một nhiệm vụ")

@@ -127,3 +127,18 @@ def test_a_file_without_the_successor_column_keeps_the_successors(run, write):
     cleared = "code,name,group,group_name,successor\nso-b,Sở Bình,departments,,\n"
     assert run("import_units", write("c.csv", cleared)).status == 0
     assert Unit.objects.get(code="so-b").successor is None
+
+
+def test_a_stray_value_names_its_own_column(run, write):
+    outcome = run("import_units", write("u.csv", "code,name,group,group_name\nso-a,A,g,G,,oops\n"))
+    assert outcome.status == 1
+    assert "row 2, column 6: value outside any named column" in outcome.err
+
+
+def test_a_group_code_longer_than_the_database_allows_is_a_row_error(run, write):
+    long_group = "g" * 65
+    outcome = run(
+        "import_units", write("u.csv", f"code,name,group,group_name\nso-a,A,{long_group},G\n")
+    )
+    assert outcome.status == 1
+    assert "row 2, column group: the code is longer than 64 characters" in outcome.err
