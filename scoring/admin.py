@@ -3,19 +3,28 @@
 Status fields are read-only here: stages change through workflow actions only.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from . import admin_views, workflow
 from .models import (
+    AppraiserAssignment,
     Assessment,
     Band,
     CriteriaSet,
     Criterion,
     Evidence,
+    Membership,
     Round,
     Score,
     SipasResult,
+    Stage,
     Transition,
     Unit,
     UnitGroup,
@@ -39,15 +48,110 @@ class UnitAdmin(admin.ModelAdmin):
 
 @admin.register(Round)
 class RoundAdmin(admin.ModelAdmin):
-    list_display = [
-        "year",
-        "stage",
-        "self_assessment_deadline",
-        "appraisal_1_deadline",
-        "explanation_deadline",
-        "appraisal_2_deadline",
-    ]
+    list_display = ["year", "stage", "current_deadline", "links"]
     readonly_fields = ["stage"]
+    actions = ["open_next_stage", "copy_to_next_year"]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:round_id>/progress/",
+                view(lambda request, round_id: admin_views.progress_view(self, request, round_id)),
+                name="scoring_round_progress",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("deadline of the current stage"))
+    def current_deadline(self, obj):
+        return obj.deadline_for(obj.stage)
+
+    @admin.display(description=_("follow"))
+    def links(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:scoring_round_progress", args=[obj.pk]),
+            gettext("progress board"),
+        )
+
+    def _confirm(self, request, queryset, *, title, question, action):
+        """Ask first (an intermediate page); act only on the confirmed POST."""
+        if not request.user.has_perm("scoring.drive_stages"):
+            raise PermissionDenied
+        if request.POST.get("confirmed") == "yes":
+            for round_obj in queryset:
+                try:
+                    message = action(round_obj)
+                except workflow.NotAllowed as refusal:
+                    self.message_user(request, str(refusal), messages.ERROR)
+                else:
+                    self.message_user(request, message, messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/scoring/confirm_action.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": title,
+                "items": [(obj, question(obj)) for obj in queryset],
+                "action": request.POST.get("action"),
+                "queryset": queryset,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.action(description=_("Open the next stage…"))
+    def open_next_stage(self, request, queryset):
+        def question(obj):
+            following = workflow.next_stage(obj.stage)
+            if following is None:
+                return gettext("%(year)s is already final.") % {"year": obj.year}
+            return gettext(
+                "Close “%(current)s” and open “%(next)s” for %(year)s? Units and the council "
+                "are notified by e-mail."
+            ) % {
+                "current": obj.get_stage_display(),
+                "next": Stage(following).label,
+                "year": obj.year,
+            }
+
+        def action(obj):
+            following = workflow.next_stage(obj.stage)
+            workflow.round_advance(round_id=obj.pk, user=request.user, to_stage=following)
+            return gettext("%(year)s: “%(stage)s” is open.") % {
+                "year": obj.year,
+                "stage": Stage(following).label,
+            }
+
+        return self._confirm(
+            request,
+            queryset,
+            title=gettext("Open the next stage"),
+            question=question,
+            action=action,
+        )
+
+    @admin.action(description=_("Copy the criteria sets into the next year…"))
+    def copy_to_next_year(self, request, queryset):
+        def question(obj):
+            return gettext(
+                "Copy every criteria set of %(year)s (tree, caps, bands) into %(next)s, each "
+                "criterion linked to this year's?"
+            ) % {"year": obj.year, "next": obj.year + 1}
+
+        def action(obj):
+            target = workflow.round_copy_sets(round_id=obj.pk, year=obj.year + 1, user=request.user)
+            return gettext("Criteria sets copied into %(year)s.") % {"year": target.year}
+
+        return self._confirm(
+            request,
+            queryset,
+            title=gettext("Copy the criteria sets"),
+            question=question,
+            action=action,
+        )
 
 
 class BandInline(admin.TabularInline):
@@ -57,33 +161,127 @@ class BandInline(admin.TabularInline):
 
 @admin.register(CriteriaSet)
 class CriteriaSetAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "round", "group", "bonus_cap", "penalty_cap"]
+    list_display = ["__str__", "round", "group", "bonus_cap", "penalty_cap", "links"]
     list_filter = ["round__year", "group"]
     list_select_related = ["round", "group"]
     inlines = [BandInline]
 
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:set_id>/preview/",
+                view(lambda request, set_id: admin_views.preview_view(self, request, set_id)),
+                name="scoring_criteriaset_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("ranking"))
+    def links(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:scoring_criteriaset_preview", args=[obj.pk]),
+            gettext("preview (not published)"),
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Caps change the numbers: frozen once the set has scores.
+        if obj is not None and Score.objects.filter(assessment__criteria_set=obj).exists():
+            return ["round", "group", "bonus_cap", "penalty_cap"]
+        return []
+
 
 @admin.register(Criterion)
 class CriterionAdmin(admin.ModelAdmin):
+    """Criteria come from import_criteria; once a set has scores they are read-only here."""
+
     list_display = ["code", "title", "max_points", "kind", "criteria_set", "previous"]
     list_filter = ["criteria_set__round__year", "criteria_set__group", "kind"]
     list_select_related = ["criteria_set__round", "criteria_set__group", "previous"]
     search_fields = ["code", "title"]
     raw_id_fields = ["parent", "previous", "criteria_set"]
 
+    def has_change_permission(self, request, obj=None):
+        if (
+            obj is not None
+            and Score.objects.filter(criterion__criteria_set_id=obj.criteria_set_id).exists()
+        ):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj) and super().has_delete_permission(
+            request, obj
+        )
+
 
 @admin.register(Assessment)
 class AssessmentAdmin(admin.ModelAdmin):
-    list_display = ["unit", "criteria_set", "status", "submitted_at"]
+    list_display = ["unit", "criteria_set", "status", "submitted_at", "appraise_link"]
     list_filter = ["criteria_set__round__year", "criteria_set__group", "status"]
     list_select_related = ["unit", "criteria_set__round", "criteria_set__group"]
     search_fields = ["unit__name", "unit__code"]
-    readonly_fields = ["status", "submitted_at", "explanation_submitted_at"]
-    raw_id_fields = ["unit", "criteria_set"]
+    readonly_fields = [
+        "criteria_set",
+        "unit",
+        "status",
+        "submitted_at",
+        "explanation_submitted_at",
+        "evidence_fingerprint",
+    ]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:assessment_id>/appraise/",
+                view(
+                    lambda request, assessment_id: admin_views.appraise_view(
+                        self, request, assessment_id
+                    )
+                ),
+                name="scoring_assessment_appraise",
+            ),
+            *super().get_urls(),
+        ]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser or request.user.has_perm("scoring.drive_stages"):
+            return queryset
+        # Council members see the assessments of the sets they appraise.
+        return queryset.filter(criteria_set__criteria__appraisers__user=request.user).distinct()
+
+    def has_add_permission(self, request):
+        return False  # assessments open with the self-assessment stage or come from imports
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("appraisal"))
+    def appraise_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:scoring_assessment_appraise", args=[obj.pk]),
+            gettext("open"),
+        )
+
+
+def _for_council(request, queryset, path_to_set: str):
+    """The secretariat sees everything; a council member, the sets they appraise."""
+    if request.user.is_superuser or request.user.has_perm("scoring.drive_stages"):
+        return queryset
+    return queryset.filter(
+        **{f"{path_to_set}__criteria__appraisers__user": request.user}
+    ).distinct()
 
 
 @admin.register(Score)
 class ScoreAdmin(SimpleHistoryAdmin):
+    """Scores are read here; they change through the unit's pages, the appraisal page and the
+    import commands, so that every change passes the workflow's checks."""
+
     list_display = [
         "assessment",
         "criterion",
@@ -91,6 +289,7 @@ class ScoreAdmin(SimpleHistoryAdmin):
         "appraisal_1",
         "appraisal_2",
         "not_applicable",
+        "explanation_requested",
     ]
     list_filter = [
         "assessment__criteria_set__round__year",
@@ -104,16 +303,83 @@ class ScoreAdmin(SimpleHistoryAdmin):
         "criterion",
     ]
     search_fields = ["assessment__unit__name", "criterion__code"]
-    raw_id_fields = ["assessment", "criterion"]
-    readonly_fields = ["version"]
+
+    def get_queryset(self, request):
+        return _for_council(request, super().get_queryset(request), "assessment__criteria_set")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Evidence)
 class EvidenceAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "score", "document_number", "size", "uploaded_at"]
+    list_display = ["__str__", "score", "document_number", "size", "uploaded_at", "download"]
     list_select_related = ["score__assessment__unit", "score__criterion"]
-    readonly_fields = ["sha256", "size", "original_name", "uploaded_by", "uploaded_at"]
-    raw_id_fields = ["score"]
+    fields = [
+        "score",
+        "download",
+        "original_name",
+        "size",
+        "sha256",
+        "document_number",
+        "document_date",
+        "page",
+        "description",
+        "stage",
+        "uploaded_by",
+        "uploaded_at",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return _for_council(
+            request, super().get_queryset(request), "score__assessment__criteria_set"
+        )
+
+    @admin.display(description=_("file"))
+    def download(self, obj):
+        if not obj.file:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("scoring:evidence", args=[obj.pk]), obj.original_name
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "unit"]
+    list_filter = ["unit__group"]
+    list_select_related = ["user", "unit"]
+    search_fields = ["user__username", "unit__name", "unit__code"]
+    autocomplete_fields = ["unit"]
+    raw_id_fields = ["user"]
+
+
+@admin.register(AppraiserAssignment)
+class AppraiserAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["user", "field", "criteria_set"]
+    list_filter = ["field__criteria_set__round__year", "field__criteria_set__group", "user"]
+    list_select_related = ["user", "field__criteria_set__round", "field__criteria_set__group"]
+    raw_id_fields = ["user", "field"]
+
+    @admin.display(description=_("set"))
+    def criteria_set(self, obj):
+        return obj.field.criteria_set
 
 
 @admin.register(Transition)

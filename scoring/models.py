@@ -9,6 +9,7 @@ from decimal import Decimal
 from uuid import uuid4
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -110,6 +111,7 @@ class Round(models.Model):
         ordering = ["-year"]
         verbose_name = _("round")
         verbose_name_plural = _("rounds")
+        permissions = [("drive_stages", _("Can open and close the stages of a round"))]
 
     def __str__(self) -> str:
         return str(self.year)
@@ -277,11 +279,22 @@ class Assessment(models.Model):
     explanation_submitted_at = models.DateTimeField(
         _("explanation submitted at"), null=True, blank=True
     )
+    evidence_fingerprint = models.CharField(
+        _("evidence fingerprint (SHA-256)"),
+        max_length=64,
+        blank=True,
+        help_text=_("Of every evidence file's SHA-256 at submission, in order."),
+    )
 
     class Meta:
         ordering = ["criteria_set", "unit__name"]
         verbose_name = _("assessment")
         verbose_name_plural = _("assessments")
+        permissions = [
+            ("self_assess", _("Can self-assess their own unit")),
+            ("submit_assessment", _("Can submit their own unit's assessment")),
+            ("appraise", _("Can appraise the fields assigned to them")),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["criteria_set", "unit"], name="one_assessment_per_set_and_unit"
@@ -476,3 +489,59 @@ class SipasResult(models.Model):
 
     def elements(self) -> dict[str, Decimal]:
         return {name: getattr(self, name) for name in SIPAS_ELEMENTS}
+
+
+class Membership(models.Model):
+    """The unit a user works for. What they may do there comes from their role (group)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="membership",
+        verbose_name=_("user"),
+    )
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="members", verbose_name=_("unit")
+    )
+
+    class Meta:
+        ordering = ["unit__name", "user__username"]
+        verbose_name = _("unit membership")
+        verbose_name_plural = _("unit memberships")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.unit}"
+
+
+class AppraiserAssignment(models.Model):
+    """A council member appraises one field of one criteria set (a round and a group)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="appraisals",
+        verbose_name=_("appraiser"),
+    )
+    field = models.ForeignKey(
+        Criterion,
+        on_delete=models.CASCADE,
+        related_name="appraisers",
+        verbose_name=_("field"),
+        limit_choices_to={"parent__isnull": True},
+    )
+
+    class Meta:
+        ordering = ["field__criteria_set", "field__position", "user__username"]
+        verbose_name = _("appraiser assignment")
+        verbose_name_plural = _("appraiser assignments")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "field"], name="assign_a_field_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.field.criteria_set} · {self.field.code}"
+
+    def clean(self):
+
+        if self.field_id and self.field.parent_id is not None:
+            raise ValidationError({"field": _("Choose a field (a criterion without a parent).")})

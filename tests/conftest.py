@@ -78,3 +78,15 @@ def unchanged_database(db):
         assert database_state() == before
 
     return _check
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """Hashing is not what the tests are about; the slow default would only slow them."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def private_media(settings, tmp_path):
+    """Uploaded evidence goes to a folder of the test's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"

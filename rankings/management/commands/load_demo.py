@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -19,7 +20,17 @@ from django.utils import timezone
 
 import scoring
 from rankings.models import Publication
-from scoring.models import Assessment, CriteriaSet, Round, Stage, Unit
+from scoring.models import (
+    AppraiserAssignment,
+    Assessment,
+    CriteriaSet,
+    Criterion,
+    Membership,
+    Round,
+    Stage,
+    Unit,
+)
+from scoring.permissions import APPRAISER, ROLES, SECRETARIAT, UNIT_HEAD, UNIT_STAFF
 
 DATA = Path(scoring.__file__).resolve().parent / "demo" / "data"
 GROUPS = ("departments", "districts")
@@ -86,12 +97,44 @@ class Command(BaseCommand):
             )
         self.stdout.write("  2024: self-assessment open")
 
+    @transaction.atomic
     def create_accounts(self) -> None:
-        user_model = get_user_model()
-        admin, created = user_model.objects.get_or_create(
-            username="admin", defaults={"is_staff": True, "is_superuser": True}
+        """Demo accounts, all with the password "demo" (hashed once: it is the same for all)."""
+        password = make_password(DEMO_PASSWORD)
+        roles = {group.name: group for group in Group.objects.filter(name__in=ROLES)}
+
+        def account(username, *, role=None, unit=None, **flags):
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "email": f"{username}@demo.cantho.invalid",
+                    "password": password,
+                    **flags,
+                },
+            )
+            if role:
+                user.groups.add(roles[role])
+            if unit:
+                Membership.objects.get_or_create(user=user, defaults={"unit": unit})
+            return user
+
+        account("admin", is_staff=True, is_superuser=True)
+        account("secretariat", role=SECRETARIAT, is_staff=True, first_name="Tổ giúp việc")
+        appraisers = {
+            account("appraiser1", role=APPRAISER, is_staff=True): {"1", "2", "3", "4"},
+            account("appraiser2", role=APPRAISER, is_staff=True): {"5", "6", "7", "8", "9"},
+        }
+        fields = Criterion.objects.filter(parent=None)
+        AppraiserAssignment.objects.bulk_create(
+            [
+                AppraiserAssignment(user=user, field=field)
+                for field in fields
+                for user, codes in appraisers.items()
+                if field.code in codes
+            ],
+            ignore_conflicts=True,
         )
-        if created:
-            admin.set_password(DEMO_PASSWORD)
-            admin.save()
-        self.stdout.write("  accounts: admin (password: demo)")
+        for unit in Unit.objects.all():
+            account(f"staff-{unit.code}", role=UNIT_STAFF, unit=unit)
+            account(f"head-{unit.code}", role=UNIT_HEAD, unit=unit)
+        self.stdout.write("  accounts: see `python manage.py demo_logins` (password: demo)")

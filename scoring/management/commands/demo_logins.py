@@ -1,14 +1,38 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from scoring.models import AppraiserAssignment
+
 
 class Command(BaseCommand):
-    help = "List the demo accounts (all with the password 'demo')."
+    help = "List the accounts of the demo (all with the password 'demo')."
 
     def handle(self, *args, **options):
-        users = get_user_model().objects.filter(is_active=True).order_by("username")
-        for user in users.prefetch_related("groups"):
-            roles = ", ".join(group.name for group in user.groups.all())
+        users = get_user_model().objects.filter(is_active=True)
+        unit_accounts = []
+        for user in users.order_by("username").prefetch_related("groups"):
+            if user.username.startswith(("staff-", "head-")):
+                unit_accounts.append(user.username)
+                continue
+            roles = [group.name for group in user.groups.all()]
             if user.is_superuser:
-                roles = ", ".join(filter(None, ["superuser", roles]))
-            self.stdout.write(f"    {user.username:<48} {roles}")
+                roles.insert(0, "superuser")
+            fields = sorted(
+                set(
+                    AppraiserAssignment.objects.filter(user=user).values_list(
+                        "field__code", flat=True
+                    )
+                ),
+                key=lambda code: (len(code), code),
+            )
+            if fields:
+                roles.append("fields " + ", ".join(fields))
+            self.stdout.write(f"    {user.username:<14} {'; '.join(roles)}")
+        if unit_accounts:
+            self.stdout.write(
+                "    every unit has staff-<unit code> (Cán bộ đơn vị) and head-<unit code> "
+                "(Lãnh đạo đơn vị), e.g.:"
+            )
+            for name in [n for n in unit_accounts if n.endswith(("so-noi-vu", "huyen-phong-dien"))]:
+                self.stdout.write(f"      {name}")
+            self.stdout.write(f"    ({len(unit_accounts)} unit accounts in all)")

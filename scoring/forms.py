@@ -1,0 +1,185 @@
+"""Forms of the unit staff's pages: they validate and normalise; the workflow writes."""
+
+from __future__ import annotations
+
+import zipfile
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+# Extension → what the first bytes must be (and, for Office Open XML, a part the zip must hold).
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+EVIDENCE_TYPES = {
+    "pdf": ("application/pdf", b"%PDF-", None),
+    "png": ("image/png", b"\x89PNG\r\n\x1a\n", None),
+    "jpg": ("image/jpeg", b"\xff\xd8\xff", None),
+    "jpeg": ("image/jpeg", b"\xff\xd8\xff", None),
+    "doc": ("application/msword", OLE2, None),
+    "xls": ("application/vnd.ms-excel", OLE2, None),
+    "docx": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        b"PK\x03\x04",
+        "word/",
+    ),
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        b"PK\x03\x04",
+        "xl/",
+    ),
+}
+
+
+def clean_evidence_file(upload) -> None:
+    """Refuse a file that is too large, of another type, or whose content is not its type."""
+    if upload.size > settings.EVIDENCE_MAX_BYTES:
+        raise ValidationError(
+            _("The file %(name)s is larger than %(limit)d MB.")
+            % {"name": upload.name, "limit": settings.EVIDENCE_MAX_BYTES // (1024 * 1024)}
+        )
+    if upload.size == 0:
+        raise ValidationError(_("The file %(name)s is empty.") % {"name": upload.name})
+    name = get_valid_filename(upload.name.replace("\\", "/").rsplit("/", 1)[-1])[:150] or "file"
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension not in EVIDENCE_TYPES:
+        raise ValidationError(
+            _("%(name)s: only PDF, Word, Excel, JPEG or PNG files are accepted.") % {"name": name}
+        )
+    _mime, magic, part = EVIDENCE_TYPES[extension]
+    head = upload.read(len(magic))
+    upload.seek(0)
+    ok = head == magic
+    if ok and part:
+        try:
+            with zipfile.ZipFile(upload) as archive:
+                ok = any(n.startswith(part) for n in archive.namelist())
+        except zipfile.BadZipFile:
+            ok = False
+        upload.seek(0)
+    if not ok:
+        raise ValidationError(
+            _("%(name)s is not really a .%(ext)s file: its content does not match its name.")
+            % {"name": name, "ext": extension}
+        )
+    upload.name = name
+
+
+class PointsField(forms.DecimalField):
+    """Points with at most two decimals; a decimal comma (1,5) is read as a decimal point."""
+
+    def __init__(self, *, maximum: Decimal, **kwargs):
+        super().__init__(
+            required=False,
+            min_value=Decimal("0"),
+            max_value=maximum,
+            max_digits=7,
+            decimal_places=2,
+            widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": str(maximum)}),
+            **kwargs,
+        )
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.strip().replace(",", ".")
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise
+        except InvalidOperation:  # pragma: no cover - DecimalField already reports it
+            raise ValidationError(_("Enter a number.")) from None
+
+
+class SelfAssessmentForm(forms.Form):
+    """One form for every leaf the unit scores: score, how it was scored, not applicable."""
+
+    def __init__(self, *args, leaves, scores, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.leaves = leaves
+        for leaf in leaves:
+            score = scores.get(leaf.pk)
+            self.fields[f"score_{leaf.pk}"] = PointsField(
+                maximum=leaf.max_points, label=f"{leaf.code}: {_('score')}"
+            )
+            self.fields[f"method_{leaf.pk}"] = forms.CharField(
+                required=False,
+                max_length=5000,
+                label=f"{leaf.code}: {_('how it was scored')}",
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+            self.fields[f"na_{leaf.pk}"] = forms.BooleanField(
+                required=False, label=f"{leaf.code}: {_('not applicable')}"
+            )
+            self.fields[f"na_reason_{leaf.pk}"] = forms.CharField(
+                required=False,
+                max_length=2000,
+                label=f"{leaf.code}: {_('reason')}",
+            )
+            if score is not None:
+                self.initial.setdefault(f"score_{leaf.pk}", score.self_score)
+                self.initial.setdefault(f"method_{leaf.pk}", score.self_method)
+                self.initial.setdefault(f"na_{leaf.pk}", score.not_applicable_requested)
+                self.initial.setdefault(f"na_reason_{leaf.pk}", score.not_applicable_reason)
+
+    def clean(self):
+        data = super().clean()
+        for leaf in self.leaves:
+            if data.get(f"na_{leaf.pk}") and not (data.get(f"na_reason_{leaf.pk}") or "").strip():
+                self.add_error(
+                    f"na_reason_{leaf.pk}", _("Give the reason why this leaf does not apply.")
+                )
+        return data
+
+
+class EvidenceForm(forms.Form):
+    """A file, or a cited document (number, date, page), for one leaf."""
+
+    file = forms.FileField(label=gettext_lazy("File"), required=False)
+    document_number = forms.CharField(
+        label=gettext_lazy("Document number"), required=False, max_length=100
+    )
+    document_date = forms.DateField(
+        label=gettext_lazy("Document date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+    )
+    page = forms.CharField(label=gettext_lazy("Page"), required=False, max_length=50)
+    description = forms.CharField(label=gettext_lazy("Description"), required=False, max_length=500)
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload:
+            clean_evidence_file(upload)
+        return upload
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(self.cleaned_data.get(key) for key in ("file", "document_number"))
+
+    def clean(self):
+        data = super().clean()
+        if (
+            not data.get("file")
+            and not data.get("document_number")
+            and (data.get("document_date") or data.get("page"))
+        ):
+            self.add_error("document_number", _("Give the number of the document you cite."))
+        return data
+
+
+class ExplanationForm(forms.Form):
+    def __init__(self, *args, flagged, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.flagged = flagged
+        for score in flagged:
+            self.fields[f"explanation_{score.criterion_id}"] = forms.CharField(
+                required=False,
+                max_length=10000,
+                label=f"{score.criterion.code}: {_('explanation')}",
+                initial=score.explanation,
+                widget=forms.Textarea(attrs={"rows": 3}),
+            )

@@ -1,0 +1,370 @@
+"""The unit staff's pages: their assessments, the self-assessment, the explanation, evidence.
+
+Every view starts with ``permissions.assessment_for_member`` (404 outside the user's unit);
+writes go through ``workflow``, which checks the role, the stage and the deadline again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timeuntil
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import workflow
+from .forms import EVIDENCE_TYPES, EvidenceForm, ExplanationForm, SelfAssessmentForm
+from .models import Assessment, Criterion, Evidence, Kind, Score, Stage
+from .permissions import (
+    NotAllowed,
+    assessment_for_member,
+    can_view_assessment,
+    check_explain,
+    check_self_edit,
+    check_submit,
+    check_submit_explanation,
+    unit_of,
+)
+
+# After which stages the unit sees the council's round-1 and round-2 appraisals.
+SHOW_ROUND_1 = {Stage.EXPLANATION, Stage.APPRAISAL_2, Stage.FINAL}
+SHOW_ROUND_2 = {Stage.FINAL}
+
+
+def deadline_info(round_obj) -> dict:
+    deadline = round_obj.deadline_for(round_obj.stage)
+    now = timezone.now()
+    return {
+        "deadline": deadline,
+        "passed": deadline is not None and now > deadline,
+        "left": timeuntil(deadline, now) if deadline and deadline > now else "",
+    }
+
+
+@login_required
+def assessment_list(request):
+    unit = unit_of(request.user)
+    assessments = []
+    if unit is not None and request.user.has_perm("scoring.self_assess"):
+        assessments = [
+            (assessment, deadline_info(assessment.criteria_set.round))
+            for assessment in Assessment.objects.filter(unit=unit)
+            .select_related("criteria_set__round", "criteria_set__group")
+            .order_by("-criteria_set__round__year")
+        ]
+    return render(
+        request, "scoring/assessment_list.html", {"unit": unit, "assessments": assessments}
+    )
+
+
+@dataclass
+class LeafRow:
+    criterion: Criterion
+    depth: int
+    score: Score | None
+    evidence: list[Evidence] = field(default_factory=list)
+    fields: dict = field(default_factory=dict)
+    evidence_form: EvidenceForm | None = None
+
+
+def _mode(user, assessment) -> str:
+    """What the user may do on this page now: 'self', 'explain' or 'read'."""
+    for mode, check in (("self", check_self_edit), ("explain", check_explain)):
+        try:
+            check(user, assessment)
+        except NotAllowed:
+            continue
+        return mode
+    return "read"
+
+
+def _page(request, assessment, mode, form=None, evidence_forms=None, explanation_form=None):
+    """Everything the assessment page shows, in four queries whatever the number of leaves."""
+    criteria = list(assessment.criteria_set.criteria.order_by("position"))
+    scores = {s.criterion_id: s for s in assessment.scores.all()}
+    evidence: dict[int, list[Evidence]] = {}
+    for item in Evidence.objects.filter(score__assessment=assessment).order_by("uploaded_at"):
+        evidence.setdefault(item.score_id, []).append(item)
+    by_id = {c.pk: c for c in criteria}
+    rows = []
+    for criterion in criteria:
+        depth, parent = 0, criterion.parent_id
+        while parent:
+            depth, parent = depth + 1, by_id[parent].parent_id
+        score = scores.get(criterion.pk)
+        row = LeafRow(criterion, depth, score, evidence.get(score.pk, []) if score else [])
+        if form is not None and criterion.is_leaf and criterion.kind in workflow.SELF_KINDS:
+            row.fields = {
+                name: form[f"{name}_{criterion.pk}"]
+                for name in ("score", "method", "na", "na_reason")
+            }
+        if (
+            explanation_form is not None
+            and f"explanation_{criterion.pk}" in explanation_form.fields
+        ):
+            row.fields = {"explanation": explanation_form[f"explanation_{criterion.pk}"]}
+        if evidence_forms is not None:
+            row.evidence_form = evidence_forms.get(criterion.pk)
+        rows.append(row)
+
+    leaves = [r for r in rows if r.criterion.is_leaf and r.criterion.kind == Kind.SELF]
+    scored = [
+        r
+        for r in leaves
+        if r.score and (r.score.self_score is not None or r.score.not_applicable_requested)
+    ]
+    claimed = sum(
+        (
+            r.score.self_score
+            for r in rows
+            if r.criterion.is_leaf
+            and r.criterion.kind in workflow.SELF_KINDS
+            and r.score
+            and r.score.self_score is not None
+        ),
+        start=0,
+    )
+    round_obj = assessment.criteria_set.round
+    return render(
+        request,
+        "scoring/assessment_detail.html",
+        {
+            "assessment": assessment,
+            "round": round_obj,
+            "rows": rows,
+            "mode": mode,
+            "form": form,
+            "explanation_form": explanation_form,
+            "deadline": deadline_info(round_obj),
+            "progress": {
+                "leaves": len(leaves),
+                "scored": len(scored),
+                "without_evidence": sum(
+                    1 for r in scored if not r.evidence and r.score.self_score is not None
+                ),
+                "claimed": claimed,
+            },
+            "show_round_1": round_obj.stage in SHOW_ROUND_1,
+            "show_round_2": round_obj.stage in SHOW_ROUND_2,
+            "can_submit": mode == "self" and request.user.has_perm("scoring.submit_assessment"),
+            "can_submit_explanation": mode == "explain"
+            and request.user.has_perm("scoring.submit_assessment"),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _evidence_forms(request, leaves) -> dict[int, EvidenceForm]:
+    data = request.POST if request.method == "POST" else None
+    files = request.FILES if request.method == "POST" else None
+    return {leaf.pk: EvidenceForm(data, files, prefix=f"ev{leaf.pk}") for leaf in leaves}
+
+
+@login_required
+def assessment_detail(request, year: int, unit: str):
+    assessment = assessment_for_member(request.user, year, unit)
+    mode = _mode(request.user, assessment)
+    criteria_leaves = list(
+        assessment.criteria_set.criteria.filter(is_leaf=True).order_by("position")
+    )
+    scores = {s.criterion_id: s for s in assessment.scores.select_related("criterion")}
+    data = request.POST if request.method == "POST" else None
+
+    if mode == "self":
+        own = [leaf for leaf in criteria_leaves if leaf.kind in workflow.SELF_KINDS]
+        form = SelfAssessmentForm(data, leaves=own, scores=scores)
+        evidence_forms = _evidence_forms(request, own)
+        if request.method == "POST":
+            valid = form.is_valid() & all(f.is_valid() for f in evidence_forms.values())
+            if valid and _save_self(request, assessment, form, own, evidence_forms):
+                return redirect(request.path)
+        return _page(request, assessment, mode, form=form, evidence_forms=evidence_forms)
+
+    if mode == "explain":
+        flagged = [s for s in scores.values() if s.explanation_requested]
+        flagged.sort(key=lambda s: s.criterion.position)
+        form = ExplanationForm(data, flagged=flagged)
+        evidence_forms = _evidence_forms(request, [s.criterion for s in flagged])
+        if request.method == "POST":
+            valid = form.is_valid() & all(f.is_valid() for f in evidence_forms.values())
+            if valid and _save_explanation(request, assessment, form, flagged, evidence_forms):
+                return redirect(request.path)
+        return _page(
+            request, assessment, mode, explanation_form=form, evidence_forms=evidence_forms
+        )
+
+    if request.method == "POST":
+        messages.error(request, _("This assessment cannot be changed now."))
+        return redirect(request.path)
+    return _page(request, assessment, mode)
+
+
+def _add_evidence(request, assessment, evidence_forms) -> None:
+    for criterion_id, evidence_form in evidence_forms.items():
+        if evidence_form.is_empty:
+            continue
+        workflow.evidence_add(
+            assessment_id=assessment.pk,
+            criterion_id=criterion_id,
+            user=request.user,
+            upload=evidence_form.cleaned_data.get("file"),
+            document_number=evidence_form.cleaned_data.get("document_number", ""),
+            document_date=evidence_form.cleaned_data.get("document_date"),
+            page=evidence_form.cleaned_data.get("page", ""),
+            description=evidence_form.cleaned_data.get("description", ""),
+        )
+
+
+def _save_self(request, assessment, form, leaves, evidence_forms) -> bool:
+    inputs = [
+        workflow.SelfInput(
+            criterion_id=leaf.pk,
+            self_score=form.cleaned_data[f"score_{leaf.pk}"],
+            method=form.cleaned_data[f"method_{leaf.pk}"],
+            na_requested=form.cleaned_data[f"na_{leaf.pk}"],
+            na_reason=form.cleaned_data[f"na_reason_{leaf.pk}"],
+        )
+        for leaf in leaves
+    ]
+    try:
+        with transaction.atomic():
+            changed = workflow.assessment_save_self(
+                assessment_id=assessment.pk, user=request.user, leaves=inputs
+            )
+            _add_evidence(request, assessment, evidence_forms)
+    except NotAllowed as refusal:
+        messages.error(request, str(refusal))
+        return False
+    except workflow.Invalid as invalid:
+        for code, message in invalid.errors.items():
+            messages.error(request, f"{code}: {message}")
+        return False
+    messages.success(request, _("Saved (%(count)d leaves changed).") % {"count": changed})
+    return True
+
+
+def _save_explanation(request, assessment, form, flagged, evidence_forms) -> bool:
+    texts = {s.criterion_id: form.cleaned_data[f"explanation_{s.criterion_id}"] for s in flagged}
+    try:
+        with transaction.atomic():
+            changed = workflow.scores_explain(
+                assessment_id=assessment.pk, user=request.user, explanations=texts
+            )
+            _add_evidence(request, assessment, evidence_forms)
+    except NotAllowed as refusal:
+        messages.error(request, str(refusal))
+        return False
+    messages.success(request, _("Saved (%(count)d explanations changed).") % {"count": changed})
+    return True
+
+
+def _confirm(request, assessment, *, action, check, title, question):
+    """A confirmation page (GET), then the workflow action (POST)."""
+    if request.method == "POST":
+        try:
+            action(assessment_id=assessment.pk, user=request.user)
+        except NotAllowed as refusal:
+            messages.error(request, str(refusal))
+        except workflow.Invalid as invalid:
+            messages.error(request, _("Not submitted. Complete these leaves first:"))
+            for code, message in invalid.errors.items():
+                messages.error(request, f"{code}: {message}")
+        else:
+            messages.success(request, _("Submitted."))
+        return redirect(
+            reverse(
+                "scoring:assessment",
+                args=[assessment.criteria_set.round.year, assessment.unit.code],
+            )
+        )
+    try:
+        check(request.user, assessment)
+    except NotAllowed as refusal:
+        messages.error(request, str(refusal))
+        return redirect(
+            reverse(
+                "scoring:assessment",
+                args=[assessment.criteria_set.round.year, assessment.unit.code],
+            )
+        )
+    return render(
+        request,
+        "scoring/confirm.html",
+        {"assessment": assessment, "title": title, "question": question},
+    )
+
+
+@login_required
+def assessment_submit(request, year: int, unit: str):
+    assessment = assessment_for_member(request.user, year, unit)
+    return _confirm(
+        request,
+        assessment,
+        action=workflow.assessment_submit,
+        check=check_submit,
+        title=_("Submit the self-assessment"),
+        question=_(
+            "After submission the unit can no longer change its scores or evidence, and the "
+            "evidence files are fingerprinted. Submit the self-assessment of %(unit)s for "
+            "%(year)s?"
+        )
+        % {"unit": assessment.unit.name, "year": year},
+    )
+
+
+@login_required
+def explanation_submit(request, year: int, unit: str):
+    assessment = assessment_for_member(request.user, year, unit)
+    return _confirm(
+        request,
+        assessment,
+        action=workflow.assessment_submit_explanation,
+        check=check_submit_explanation,
+        title=_("Submit the explanation"),
+        question=_(
+            "After submission the explanations can no longer be changed. Submit the explanation "
+            "of %(unit)s for %(year)s?"
+        )
+        % {"unit": assessment.unit.name, "year": year},
+    )
+
+
+@login_required
+@require_POST
+def evidence_delete(request, year: int, unit: str, pk: int):
+    assessment = assessment_for_member(request.user, year, unit)
+    evidence = get_object_or_404(Evidence, pk=pk, score__assessment=assessment)
+    try:
+        workflow.evidence_remove(evidence_id=evidence.pk, user=request.user)
+    except NotAllowed as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("Evidence removed."))
+    return redirect(reverse("scoring:assessment", args=[year, unit]))
+
+
+@login_required
+def evidence_download(request, pk: int):
+    """A private evidence file, to those who may see its assessment only (404 otherwise)."""
+    evidence = get_object_or_404(
+        Evidence.objects.select_related("score__assessment__criteria_set"), pk=pk
+    )
+    if not evidence.file or not can_view_assessment(request.user, evidence.score.assessment):
+        raise Http404
+    extension = evidence.file.name.rsplit(".", 1)[-1].lower()
+    response = FileResponse(
+        evidence.file.open("rb"),
+        as_attachment=True,
+        filename=evidence.original_name or f"evidence.{extension}",
+        content_type=EVIDENCE_TYPES.get(extension, ("application/octet-stream",))[0],
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,0 +1,512 @@
+"""Every write of the yearly workflow: atomic, row-locked, checked on the server.
+
+Each function takes keyword arguments, locks the rows it changes (``select_for_update``), checks
+the user's right through ``permissions`` (raising ``NotAllowed`` with a message for the user),
+and writes a ``Transition`` for every stage or status change. Score changes are kept by the
+history of ``Score``. Nothing here trusts what a page showed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import notifications
+from .models import (
+    Assessment,
+    AssessmentStatus,
+    Band,
+    CriteriaSet,
+    Criterion,
+    Evidence,
+    Kind,
+    Round,
+    Score,
+    Stage,
+    Transition,
+)
+from .permissions import (
+    NotAllowed,
+    check_appraise,
+    check_drive,
+    check_explain,
+    check_self_edit,
+    check_submit,
+    check_submit_explanation,
+)
+from .results import field_codes
+
+STAGE_ORDER = [
+    Stage.SETUP,
+    Stage.SELF_ASSESSMENT,
+    Stage.APPRAISAL_1,
+    Stage.EXPLANATION,
+    Stage.APPRAISAL_2,
+    Stage.FINAL,
+]
+SELF_KINDS = (Kind.SELF, Kind.BONUS)  # what a unit scores itself
+APPRAISED_KINDS = (Kind.SELF, Kind.BONUS, Kind.PENALTY)  # what the council scores
+
+
+class Conflict(Exception):
+    """Someone else saved these leaves since the page was loaded; nothing was written."""
+
+    def __init__(self, codes: list[str]):
+        self.codes = codes
+        super().__init__(
+            _(
+                "Someone else changed these leaves after you opened the page: %(codes)s. "
+                "Nothing was saved; the page now shows their values."
+            )
+            % {"codes": ", ".join(codes)}
+        )
+
+
+class Invalid(Exception):
+    """Values that break a rule; ``errors`` maps a criterion code to its message."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{code}: {message}" for code, message in errors.items()))
+
+
+def next_stage(stage: str) -> str | None:
+    position = STAGE_ORDER.index(stage)
+    return STAGE_ORDER[position + 1] if position + 1 < len(STAGE_ORDER) else None
+
+
+def _lock_assessment(assessment_id: int) -> Assessment:
+    return (
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("unit", "criteria_set__round", "criteria_set__group")
+        .get(pk=assessment_id)
+    )
+
+
+def ensure_scores(assessment: Assessment) -> None:
+    """One score row per leaf, so every leaf can be scored, appraised and explained."""
+    have = set(assessment.scores.values_list("criterion_id", flat=True))
+    missing = assessment.criteria_set.criteria.filter(is_leaf=True).exclude(pk__in=have)
+    Score.objects.bulk_create(
+        [Score(assessment=assessment, criterion=leaf) for leaf in missing], ignore_conflicts=True
+    )
+
+
+# Stages -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def round_advance(*, round_id: int, user, to_stage: str) -> Round:
+    """Close the current stage and open the next one (one step forward only)."""
+    check_drive(user)
+    round_obj = Round.objects.select_for_update().get(pk=round_id)
+    expected = next_stage(round_obj.stage)
+    if to_stage != expected:
+        raise NotAllowed(
+            _("The round %(year)s is in “%(current)s”: the next stage can only be “%(next)s”.")
+            % {
+                "year": round_obj.year,
+                "current": round_obj.get_stage_display(),
+                "next": Stage(expected).label if expected else "—",
+            }
+        )
+    Transition.objects.create(
+        round=round_obj, from_state=round_obj.stage, to_state=to_stage, user=user
+    )
+    round_obj.stage = to_stage
+    round_obj.save(update_fields=["stage"])
+    if to_stage == Stage.SELF_ASSESSMENT:
+        for crit_set in round_obj.criteria_sets.select_related("group"):
+            _open_assessments(crit_set)
+    transaction.on_commit(lambda: notifications.stage_opened(round_obj.pk, to_stage))
+    return round_obj
+
+
+def _open_assessments(crit_set: CriteriaSet) -> None:
+    have = set(crit_set.assessments.values_list("unit_id", flat=True))
+    new = [
+        Assessment(criteria_set=crit_set, unit=unit)
+        for unit in crit_set.group.units.exclude(pk__in=have)
+    ]
+    Assessment.objects.bulk_create(new)
+
+
+@transaction.atomic
+def round_copy_sets(*, round_id: int, year: int, user) -> Round:
+    """Copy every criteria set of a round (tree, caps, bands) into the round of ``year``, each
+    criterion linked to the one it was copied from."""
+    check_drive(user)
+    source = Round.objects.get(pk=round_id)
+    target, _created = Round.objects.get_or_create(year=year)
+    if target.stage != Stage.SETUP:
+        raise NotAllowed(_("The round %(year)s has already started.") % {"year": year})
+    existing = set(target.criteria_sets.values_list("group_id", flat=True))
+    for crit_set in source.criteria_sets.select_related("group"):
+        if crit_set.group_id in existing:
+            raise NotAllowed(
+                _("The round %(year)s already has a criteria set for %(group)s.")
+                % {"year": year, "group": crit_set.group}
+            )
+        copy = CriteriaSet.objects.create(
+            round=target,
+            group=crit_set.group,
+            bonus_cap=crit_set.bonus_cap,
+            penalty_cap=crit_set.penalty_cap,
+        )
+        Band.objects.bulk_create(
+            Band(criteria_set=copy, code=b.code, label=b.label, min_index=b.min_index)
+            for b in crit_set.bands.all()
+        )
+        copies: dict[int, Criterion] = {}
+        for old in crit_set.criteria.order_by("position"):
+            copies[old.pk] = Criterion.objects.create(
+                criteria_set=copy,
+                code=old.code,
+                parent=copies.get(old.parent_id),
+                title=old.title,
+                guidance=old.guidance,
+                max_points=old.max_points,
+                kind=old.kind,
+                is_leaf=old.is_leaf,
+                position=old.position,
+                previous=old,
+            )
+    Transition.objects.create(
+        round=target,
+        from_state="",
+        to_state=target.stage,
+        user=user,
+        note=_("criteria sets copied from %(year)s") % {"year": source.year},
+    )
+    return target
+
+
+# Self-assessment --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SelfInput:
+    criterion_id: int
+    self_score: Decimal | None
+    method: str = ""
+    na_requested: bool = False
+    na_reason: str = ""
+
+
+@transaction.atomic
+def assessment_save_self(*, assessment_id: int, user, leaves: list[SelfInput]) -> int:
+    """Save the unit's self scores; returns how many leaves changed."""
+    assessment = _lock_assessment(assessment_id)
+    check_self_edit(user, assessment)
+    ensure_scores(assessment)
+    scores = {
+        s.criterion_id: s for s in assessment.scores.select_for_update().select_related("criterion")
+    }
+    errors = {}
+    changed = 0
+    for item in leaves:
+        score = scores.get(item.criterion_id)
+        if score is None or score.criterion.kind not in SELF_KINDS:
+            continue
+        criterion = score.criterion
+        if item.self_score is not None and not 0 <= item.self_score <= criterion.max_points:
+            errors[criterion.code] = _("The score must be between 0 and %(max)s.") % {
+                "max": criterion.max_points
+            }
+            continue
+        if item.na_requested and not item.na_reason.strip():
+            errors[criterion.code] = _("Give the reason why this leaf does not apply.")
+            continue
+        values = {
+            "self_score": None if item.na_requested else item.self_score,
+            "self_method": item.method.strip(),
+            "not_applicable_requested": item.na_requested,
+            "not_applicable_reason": item.na_reason.strip() if item.na_requested else "",
+        }
+        if any(getattr(score, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(score, key, value)
+            score.version += 1
+            score._change_reason = "self-assessment"
+            score.save()
+            changed += 1
+    if errors:
+        raise Invalid(errors)
+    return changed
+
+
+def self_assessment_gaps(assessment: Assessment) -> dict[str, str]:
+    """What stops a submission: leaf code → what is missing."""
+    gaps = {}
+    for score in assessment.scores.select_related("criterion").prefetch_related("evidence"):
+        criterion = score.criterion
+        if criterion.kind != Kind.SELF:
+            continue
+        if score.not_applicable_requested:
+            continue
+        if score.self_score is None:
+            gaps[criterion.code] = _("no self score")
+        elif not score.evidence.all() and not score.self_method.strip():
+            gaps[criterion.code] = _("no evidence and no explanation of how it was scored")
+    return gaps
+
+
+@transaction.atomic
+def assessment_submit(*, assessment_id: int, user) -> Assessment:
+    """The head submits: the assessment is locked and its evidence fingerprinted."""
+    assessment = _lock_assessment(assessment_id)
+    check_submit(user, assessment)
+    ensure_scores(assessment)
+    gaps = self_assessment_gaps(assessment)
+    if gaps:
+        raise Invalid(gaps)
+    hashes = []
+    for evidence in Evidence.objects.filter(score__assessment=assessment).exclude(file=""):
+        digest = _sha256_of_stored(evidence)
+        if digest != evidence.sha256:
+            evidence.sha256 = digest
+            evidence.save(update_fields=["sha256"])
+        hashes.append(digest)
+    assessment.evidence_fingerprint = hashlib.sha256("\n".join(sorted(hashes)).encode()).hexdigest()
+    _set_status(assessment, AssessmentStatus.SUBMITTED, user, submitted_at=timezone.now())
+    return assessment
+
+
+def _set_status(assessment: Assessment, status: str, user, **extra) -> None:
+    Transition.objects.create(
+        round=assessment.criteria_set.round,
+        assessment=assessment,
+        from_state=assessment.status,
+        to_state=status,
+        user=user,
+    )
+    assessment.status = status
+    for key, value in extra.items():
+        setattr(assessment, key, value)
+    assessment.save()
+
+
+def _sha256_of_stored(evidence: Evidence) -> str:
+    digest = hashlib.sha256()
+    with evidence.file.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# Evidence ---------------------------------------------------------------------------------------
+
+
+def _check_evidence_write(user, assessment: Assessment, score: Score) -> str:
+    """Evidence is added during self-assessment, or for a flagged leaf during explanation."""
+    if assessment.criteria_set.round.stage == Stage.EXPLANATION:
+        check_explain(user, assessment)
+        if not score.explanation_requested:
+            raise NotAllowed(_("Evidence can be added now only to leaves flagged for explanation."))
+        return Stage.EXPLANATION
+    check_self_edit(user, assessment)
+    return Stage.SELF_ASSESSMENT
+
+
+@transaction.atomic
+def evidence_add(
+    *,
+    assessment_id: int,
+    criterion_id: int,
+    user,
+    upload=None,
+    document_number: str = "",
+    document_date=None,
+    page: str = "",
+    description: str = "",
+) -> Evidence:
+    """Attach a checked file (see ``forms.EvidenceForm``) or a cited document to a leaf."""
+    assessment = _lock_assessment(assessment_id)
+    ensure_scores(assessment)
+    score = assessment.scores.select_related("criterion").get(criterion_id=criterion_id)
+    stage = _check_evidence_write(user, assessment, score)
+    evidence = Evidence(
+        score=score,
+        document_number=document_number.strip(),
+        document_date=document_date,
+        page=page.strip(),
+        description=description.strip(),
+        stage=stage,
+        uploaded_by=user,
+    )
+    if upload is not None:
+        digest = hashlib.sha256()
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        upload.seek(0)
+        evidence.sha256 = digest.hexdigest()
+        evidence.size = upload.size
+        evidence.original_name = upload.name[:255]
+        evidence.file.save(upload.name, upload, save=False)
+    if not evidence.file and not evidence.document_number:
+        raise NotAllowed(_("Attach a file or cite a document number."))
+    evidence.save()
+    return evidence
+
+
+@transaction.atomic
+def evidence_remove(*, evidence_id: int, user) -> None:
+    evidence = Evidence.objects.select_related("score").get(pk=evidence_id)
+    assessment = _lock_assessment(evidence.score.assessment_id)
+    stage = _check_evidence_write(user, assessment, evidence.score)
+    if evidence.stage != stage:
+        raise NotAllowed(_("Evidence of an earlier stage cannot be removed."))
+    if evidence.file:
+        evidence.file.delete(save=False)
+    evidence.delete()
+
+
+# Appraisal --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppraisalInput:
+    score_id: int
+    version: int
+    value: Decimal | None
+    reason: str = ""
+    flag: bool = False
+    not_applicable: bool = False
+
+
+@transaction.atomic
+def scores_appraise(*, assessment_id: int, user, stage: str, items: list[AppraisalInput]) -> int:
+    """Save round-1 or round-2 appraisals of leaves of the user's fields; returns how many
+    leaves changed. All or nothing: a conflict or an invalid value writes nothing."""
+    if stage not in (Stage.APPRAISAL_1, Stage.APPRAISAL_2):
+        raise NotAllowed(_("Appraisal happens in round 1 or round 2 only."))
+    assessment = _lock_assessment(assessment_id)
+    scores = {
+        s.pk: s
+        for s in assessment.scores.select_for_update(of=("self",))
+        .select_related("criterion")
+        .filter(pk__in=[item.score_id for item in items])
+    }
+    criteria = list(assessment.criteria_set.criteria.all())
+    top_ids = {c.code: c.pk for c in criteria if c.parent_id is None}
+    field_of = {pk: top_ids[code] for pk, code in field_codes(criteria).items()}
+
+    conflicts, errors, changes = [], {}, []
+    for item in items:
+        score = scores.get(item.score_id)
+        if score is None:
+            raise NotAllowed(_("This leaf does not belong to this assessment."))
+        criterion = score.criterion
+        value_field = "appraisal_1" if stage == Stage.APPRAISAL_1 else "appraisal_2"
+        reason_field = f"{value_field}_reason"
+        values = {value_field: item.value, reason_field: item.reason.strip()}
+        if criterion.kind in APPRAISED_KINDS or criterion.kind == Kind.SURVEY:
+            values["not_applicable"] = item.not_applicable
+        if stage == Stage.APPRAISAL_1:
+            values["explanation_requested"] = item.flag
+        if all(getattr(score, k) == v for k, v in values.items()):
+            continue
+        check_appraise(user, assessment, field_of[criterion.pk], stage)
+        if score.version != item.version:
+            conflicts.append(criterion.code)
+            continue
+        if criterion.kind == Kind.SURVEY and item.value != getattr(score, value_field):
+            errors[criterion.code] = _("Survey points are imported, not appraised.")
+        elif item.value is not None and not 0 <= item.value <= criterion.max_points:
+            errors[criterion.code] = _("The score must be between 0 and %(max)s.") % {
+                "max": criterion.max_points
+            }
+        elif (
+            item.value is not None
+            and score.self_score is not None
+            and item.value < score.self_score
+            and not item.reason.strip()
+        ):
+            errors[criterion.code] = _("A score below the self score needs a reason.")
+        elif stage == Stage.APPRAISAL_2 and not score.explanation_requested:
+            errors[criterion.code] = _(
+                "Round 2 re-appraises only the leaves flagged for explanation."
+            )
+        else:
+            changes.append((score, values))
+    if conflicts:
+        raise Conflict(conflicts)
+    if errors:
+        raise Invalid(errors)
+    for score, values in changes:
+        for key, value in values.items():
+            setattr(score, key, value)
+        score.version += 1
+        score._change_reason = stage
+        score.save()
+    return len(changes)
+
+
+@transaction.atomic
+def field_accept_self(*, assessment_id: int, field_id: int, user) -> int:
+    """Round 1: take the self score as the appraisal for every leaf of the field not yet
+    appraised. Returns how many leaves were accepted."""
+    assessment = _lock_assessment(assessment_id)
+    check_appraise(user, assessment, field_id, Stage.APPRAISAL_1)
+    criteria = list(assessment.criteria_set.criteria.all())
+    field = next(c for c in criteria if c.pk == field_id)
+    in_field = [pk for pk, code in field_codes(criteria).items() if code == field.code]
+    accepted = 0
+    for score in assessment.scores.select_for_update().filter(
+        Q(criterion_id__in=in_field),
+        criterion__kind__in=SELF_KINDS,
+        self_score__isnull=False,
+        appraisal_1__isnull=True,
+    ):
+        score.appraisal_1 = score.self_score
+        score.version += 1
+        score._change_reason = "accept self score"
+        score.save()
+        accepted += 1
+    return accepted
+
+
+# Explanation ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def scores_explain(*, assessment_id: int, user, explanations: dict[int, str]) -> int:
+    """The unit answers the flagged leaves (criterion id → text); returns how many changed."""
+    assessment = _lock_assessment(assessment_id)
+    check_explain(user, assessment)
+    changed = 0
+    for score in assessment.scores.select_for_update().filter(
+        criterion_id__in=explanations, explanation_requested=True
+    ):
+        text = explanations[score.criterion_id].strip()
+        if text != score.explanation:
+            score.explanation = text
+            score.version += 1
+            score._change_reason = "explanation"
+            score.save()
+            changed += 1
+    return changed
+
+
+@transaction.atomic
+def assessment_submit_explanation(*, assessment_id: int, user) -> Assessment:
+    assessment = _lock_assessment(assessment_id)
+    check_submit_explanation(user, assessment)
+    missing = {
+        code: _("no explanation")
+        for code in assessment.scores.filter(
+            explanation_requested=True, explanation=""
+        ).values_list("criterion__code", flat=True)
+    }
+    if missing:
+        raise Invalid(missing)
+    _set_status(
+        assessment, AssessmentStatus.EXPLAINED, user, explanation_submitted_at=timezone.now()
+    )
+    return assessment
