@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format demo clean
+.PHONY: install run test lint format demo clean screenshots messages
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ run: demo
 
 test: $(STAMP)
 	DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Screenshots of the pages for docs/ (needs Debian's chromium).
+screenshots: $(STAMP)
+	SCREENSHOTS_DIR=docs/screenshots DEBUG=1 $(BIN)/python -m pytest tests/browser -q
+
+# Refresh the Vietnamese catalogue after changing strings (needs gettext); commit the .po and .mo.
+messages: $(STAMP)
+	DEBUG=1 $(BIN)/python manage.py makemessages -l vi --no-obsolete --ignore=.venv --ignore=scoring/demo
+	DEBUG=1 $(BIN)/python manage.py compilemessages -l vi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

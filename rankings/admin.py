@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from scoring.models import CriteriaSet
+from scoring.models import CriteriaSet, Stage
 from scoring.results import group_results
 
 from .models import Publication
@@ -73,10 +73,22 @@ class PublicationAdmin(admin.ModelAdmin):
         form = PublishForm(request.POST or None)
         preview = None
         latest = None
+        confirmable = False
         if request.method == "POST" and form.is_valid():
             crit_set = form.cleaned_data["criteria_set"]
             latest = Publication.objects.current(crit_set.round.year, crit_set.group.code)
-            if form.cleaned_data["confirmed"] == crit_set.pk:
+            # A round still in its workflow is not published; one set up from imported history
+            # (no workflow) or closed (final) is.
+            confirmable = crit_set.round.stage in (Stage.SETUP, Stage.FINAL)
+            if not confirmable:
+                messages.error(
+                    request,
+                    _(
+                        "The %(year)s round is in “%(stage)s”: open the final stage before publishing."
+                    )
+                    % {"year": crit_set.round.year, "stage": crit_set.round.get_stage_display()},
+                )
+            elif form.cleaned_data["confirmed"] == crit_set.pk:
                 try:
                     publication = publish(
                         year=crit_set.round.year,
@@ -100,7 +112,7 @@ class PublicationAdmin(admin.ModelAdmin):
                 initial={
                     "criteria_set": crit_set.pk,
                     "reason": form.cleaned_data["reason"],
-                    "confirmed": crit_set.pk,
+                    "confirmed": crit_set.pk if confirmable else None,
                 }
             )
         context = {
@@ -110,5 +122,6 @@ class PublicationAdmin(admin.ModelAdmin):
             "form": form,
             "preview": preview,
             "latest": latest,
+            "confirmable": preview is not None and confirmable,
         }
         return TemplateResponse(request, "admin/rankings/publish.html", context)

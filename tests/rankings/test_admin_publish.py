@@ -73,3 +73,16 @@ def test_anonymous_visitors_are_sent_to_the_login(client):
     response = client.get(URL)
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_a_round_still_in_its_workflow_is_not_published_from_the_admin(
+    superuser_client, run, write
+):
+    from scoring.models import Round, Stage
+
+    load_small_province(run, write, publish=False)
+    Round.objects.filter(year=2023).update(stage=Stage.APPRAISAL_2)
+    crit_set = CriteriaSet.objects.get()
+    response = superuser_client.post(URL, {"criteria_set": crit_set.pk, "confirmed": crit_set.pk})
+    assert response.status_code == 200
+    assert not Publication.objects.exists()

@@ -1,0 +1,221 @@
+"""One full yearly cycle on the demo's 2024 round, in a real browser.
+
+Sở Nội vụ's staff score and upload evidence, its head submits, appraiser 1 accepts fields and
+flags a leaf, the staff explain, appraiser 1 re-appraises, the secretariat drives every stage
+and publishes, and the public API shows the result. The 19 other departments and the survey
+points arrive through import_scores, as they would from the secretariat's files.
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal as D
+
+import pytest
+from django.core.management import call_command
+
+from scoring.models import Assessment, Criterion, Kind, Round, Score, Stage
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+UNIT = "so-noi-vu"
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+class Visit:
+    """A browser context for one person at a time, with screenshots when asked."""
+
+    def __init__(self, browser, base_url, screenshots):
+        self.context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(15_000)
+        self.base_url = base_url
+        self.screenshots = screenshots
+
+    def login(self, username: str) -> None:
+        self.context.clear_cookies()
+        self.page.goto(self.base_url + "/accounts/login/")
+        self.page.fill("#id_username", username)
+        self.page.fill("#id_password", "demo")
+        self.page.click("main button[type=submit]")
+        self.page.wait_for_load_state()
+
+    def go(self, path: str):
+        response = self.page.goto(self.base_url + path)
+        assert response.status < 400, (path, response.status)
+        return response
+
+    def shot(self, name: str, full_page: bool = False, at: str | None = None) -> None:
+        if self.screenshots is not None:
+            if at:
+                self.page.locator(at).first.scroll_into_view_if_needed()
+            else:
+                self.page.evaluate("window.scrollTo(0, 0)")
+            self.page.screenshot(path=str(self.screenshots / f"{name}.png"), full_page=full_page)
+
+    def open_next_stage(self, round_obj: Round) -> None:
+        self.go("/admin/scoring/round/")
+        self.page.check(f'input[name="_selected_action"][value="{round_obj.pk}"]')
+        self.page.select_option('select[name="action"]', "open_next_stage")
+        self.page.click('button[name="index"]')
+        self.page.click("#confirm-action")
+        self.page.wait_for_load_state()
+
+
+def import_csv(tmp_path, name, rows, **options):
+    path = tmp_path / name
+    path.write_text("unit,criterion,self_score,final_score\n" + "".join(rows), encoding="utf-8")
+    call_command("import_scores", str(path), stdout=io.StringIO(), **options)
+
+
+def test_a_full_cycle_from_self_assessment_to_the_public_api(
+    browser, live_server, tmp_path, screenshots, django_capture_on_commit_callbacks
+):
+    call_command("load_demo", stdout=io.StringIO())
+    round_2024 = Round.objects.get(year=2024)
+    assessment = Assessment.objects.get(unit__code=UNIT, criteria_set__round=round_2024)
+    leaves = list(assessment.criteria_set.criteria.filter(is_leaf=True).order_by("position"))
+    flagged = next(c for c in leaves if c.kind == Kind.SELF and c.max_points >= 1)
+    visit = Visit(browser, live_server.url, screenshots)
+
+    # 1. Unit staff score every leaf, explain how, and upload a PDF on one leaf.
+    visit.login(f"staff-{UNIT}")
+    visit.go("/assessments/")
+    visit.shot("staff-assessments")
+    visit.go(f"/assessments/2024/{UNIT}/")
+    page = visit.page
+    for field in page.locator('input[name^="score_"]').all():
+        name = field.get_attribute("name")
+        criterion = Criterion.objects.get(pk=int(name.removeprefix("score_")))
+        field.fill("0" if criterion.kind == Kind.BONUS else field.get_attribute("max"))
+    for method in page.locator('textarea[name^="method_"]').all():
+        method.fill("Theo báo cáo CCHC năm 2024")
+    evidence_pdf = tmp_path / "ke-hoach-cchc-2024.pdf"
+    evidence_pdf.write_bytes(PDF)
+    page.set_input_files(f'input[name="ev{flagged.pk}-file"]', str(evidence_pdf))
+    visit.shot("staff-self-assessment")
+    page.click("#save")
+    page.wait_for_load_state()
+    assert page.locator(".messages .success").count() == 1
+    assert Score.objects.get(assessment=assessment, criterion=flagged).evidence.count() == 1
+
+    # 2. The head submits, after a confirmation.
+    visit.login(f"head-{UNIT}")
+    visit.go(f"/assessments/2024/{UNIT}/submit/")
+    visit.shot("head-submit-confirmation")
+    page.click("#confirm-submit")
+    page.wait_for_load_state()
+    assessment.refresh_from_db()
+    assert assessment.status == "submitted" and len(assessment.evidence_fingerprint) == 64
+
+    # The other departments and everyone's survey points come from the secretariat's files.
+    others = Assessment.objects.filter(criteria_set=assessment.criteria_set).exclude(
+        pk=assessment.pk
+    )
+    import_csv(
+        tmp_path,
+        "others.csv",
+        [
+            f"{other.unit.code},{leaf.code},,{0 if leaf.kind in (Kind.BONUS, Kind.PENALTY) else leaf.max_points}\n"
+            for other in others.select_related("unit")
+            for leaf in leaves
+        ],
+        year=2024,
+        group="departments",
+    )
+    import_csv(
+        tmp_path,
+        "survey.csv",
+        [f"{UNIT},{leaf.code},,{leaf.max_points}\n" for leaf in leaves if leaf.kind == Kind.SURVEY],
+        year=2024,
+        group="departments",
+    )
+
+    # 3. The secretariat opens round 1 of the appraisal.
+    visit.login("secretariat")
+    with django_capture_on_commit_callbacks(execute=True):
+        visit.open_next_stage(round_2024)
+    assert Round.objects.get(pk=round_2024.pk).stage == Stage.APPRAISAL_1
+
+    # 4. Appraisers accept their fields; appraiser 1 lowers one leaf and flags it.
+    appraise = f"/admin/scoring/assessment/{assessment.pk}/appraise/"
+    for username in ("appraiser1", "appraiser2"):
+        visit.login(username)
+        visit.go(appraise)
+        fields = [b.get_attribute("value") for b in page.locator('button[name="accept"]').all()]
+        assert len(fields) == (4 if username == "appraiser1" else 5)
+        for field_id in fields:
+            page.click(f'button[name="accept"][value="{field_id}"]')
+            page.wait_for_load_state()
+    score = Score.objects.get(assessment=assessment, criterion=flagged)
+    visit.login("appraiser1")
+    visit.go(appraise)
+    lowered = flagged.max_points - D("0.5")
+    page.fill(f'input[name="value_{score.pk}"]', str(lowered))
+    page.fill(f'textarea[name="reason_{score.pk}"]', "Chưa có báo cáo quý IV")
+    page.check(f'input[name="flag_{score.pk}"]')
+    visit.shot("council-appraisal")
+    page.click("#save-appraisal")
+    page.wait_for_load_state()
+    score.refresh_from_db()
+    assert (score.appraisal_1, score.explanation_requested) == (lowered, True)
+    assert not Score.objects.filter(
+        assessment=assessment, criterion__kind__in=[Kind.SELF], appraisal_1__isnull=True
+    ).exists()
+
+    # 5. Explanation: the staff answer, the head submits it.
+    visit.login("secretariat")
+    with django_capture_on_commit_callbacks(execute=True):
+        visit.open_next_stage(round_2024)
+    visit.go(f"/admin/scoring/round/{round_2024.pk}/progress/")
+    visit.shot("council-progress")
+    visit.login(f"staff-{UNIT}")
+    visit.go(f"/assessments/2024/{UNIT}/")
+    page.fill(f'textarea[name="explanation_{flagged.pk}"]', "Báo cáo quý IV đã gửi ngày 28/12/2024")
+    visit.shot("staff-explanation")
+    page.click("#save")
+    page.wait_for_load_state()
+    visit.login(f"head-{UNIT}")
+    visit.go(f"/assessments/2024/{UNIT}/explanation/submit/")
+    page.click("#confirm-submit")
+    page.wait_for_load_state()
+    assessment.refresh_from_db()
+    assert assessment.status == "explained"
+
+    # 6. Round 2: appraiser 1 re-appraises the flagged leaf.
+    visit.login("secretariat")
+    visit.open_next_stage(round_2024)
+    visit.login("appraiser1")
+    visit.go(appraise)
+    raised = flagged.max_points - D("0.25")
+    page.fill(f'input[name="value_{score.pk}"]', str(raised))
+    page.fill(f'textarea[name="reason_{score.pk}"]', "Đã giải trình, còn chậm một báo cáo")
+    page.click("#save-appraisal")
+    page.wait_for_load_state()
+    score.refresh_from_db()
+    assert (score.appraisal_1, score.appraisal_2, score.final_score) == (lowered, raised, raised)
+
+    # 7. The secretariat closes the round, previews and publishes.
+    visit.login("secretariat")
+    visit.open_next_stage(round_2024)
+    assert Round.objects.get(pk=round_2024.pk).stage == Stage.FINAL
+    visit.go(f"/admin/scoring/criteriaset/{assessment.criteria_set.pk}/preview/")
+    visit.shot("council-preview")
+    visit.go("/admin/rankings/publication/publish/")
+    page.select_option('select[name="criteria_set"]', str(assessment.criteria_set.pk))
+    page.click("#publish-submit")
+    page.wait_for_load_state()
+    visit.shot("council-publish")
+    page.click("#publish-submit")
+    page.wait_for_load_state()
+
+    # 8. The public sees it.
+    response = visit.go("/api/v1/rankings/2024/departments/")
+    data = response.json()
+    result = next(r for r in data["results"] if r["unit"] == UNIT)
+    assert result["index"] == "99.75"  # every point but the 0.25 the council kept
+    assert data["version"] == 1 and len(data["results"]) == 20
+    visit.context.close()
