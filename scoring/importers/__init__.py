@@ -4,7 +4,7 @@ from .bands import import_bands
 from .base import ImportFailed, Problem, Report
 from .criteria import import_criteria
 from .scores import import_scores
-from .sipas import import_sipas
+from .sipas import import_sipas, import_sipas_answers
 from .units import import_units
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "import_criteria",
     "import_scores",
     "import_sipas",
+    "import_sipas_answers",
     "import_units",
 ]

@@ -179,11 +179,18 @@ def _read_xlsx(path: Path) -> list[list[str]]:
         workbook.close()
 
 
-def read_table(path: str | Path, *, required: tuple[str, ...], optional: tuple[str, ...] = ()):
+def read_table(
+    path: str | Path,
+    *,
+    required: tuple[str, ...],
+    optional: tuple[str, ...] = (),
+    pattern: re.Pattern | None = None,
+    pattern_hint: str = "",
+):
     """Read a CSV or XLSX file into rows keyed by lower-case column names.
 
     Raises ``ImportFailed`` for a file that cannot be read, an unknown or missing column, or a
-    file without data rows. Empty rows are skipped; row numbers count the header as row 1.
+    file without data rows. ``pattern`` admits further columns by name (e.g. ``access_2``). Empty rows are skipped; row numbers count the header as row 1.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -220,12 +227,16 @@ def read_table(path: str | Path, *, required: tuple[str, ...], optional: tuple[s
     for position, name in enumerate(header, start=1):
         if name == "":
             problems.add(1, str(position), _("column without a name"))
-        elif name not in allowed:
+        elif name not in allowed and not (pattern and pattern.match(name)):
             problems.add(
                 1,
                 name,
                 _("unknown column; the columns are: %(columns)s")
-                % {"columns": ", ".join((*required, *optional))},
+                % {
+                    "columns": ", ".join(
+                        (*required, *optional, *([pattern_hint] if pattern_hint else []))
+                    )
+                },
             )
         elif name in seen:
             problems.add(1, name, _("the column appears twice"))

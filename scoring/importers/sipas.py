@@ -1,12 +1,15 @@
-"""``import_sipas``: the five SIPAS element percentages of each unit for a year and group."""
+"""SIPAS of a year and group: ``import_sipas`` reads the five element percentages of each unit;
+``import_sipas_answers`` computes them from individual questionnaires."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from scoring.calculation import element_index
 from scoring.models import SIPAS_ELEMENTS, Round, SipasResult, Unit
 
 from .base import Problems, Report, assign_changed, check_duplicates, parse_decimal, read_table
@@ -20,35 +23,10 @@ def import_sipas(path, *, year: int, group: str) -> Report:
     rows = read_table(path, required=REQUIRED)
     group_obj = get_group(group)
     problems = Problems()
-    units = {u.code: u for u in Unit.objects.filter(code__in={row["unit"] for row in rows})}
-    elsewhere = dict(
-        SipasResult.objects.filter(round__year=year, unit__in=units.values())
-        .exclude(group=group_obj)
-        .values_list("unit__code", "group__code")
-    )
+    units, elsewhere = _units(rows, year, group_obj)
     parsed = []
     for row in rows:
-        unit = units.get(row["unit"])
-        if row["unit"] == "":
-            problems.add(row.number, "unit", _("a value is required"))
-        elif unit is None:
-            problems.add(row.number, "unit", _("unknown unit %(code)r") % {"code": row["unit"]})
-        elif unit.group_id != group_obj.pk:
-            problems.add(
-                row.number,
-                "unit",
-                _("%(code)s belongs to group %(group)r, not %(this)r")
-                % {"code": unit.code, "group": unit.group.code, "this": group},
-            )
-            unit = None
-        elif unit.code in elsewhere:
-            problems.add(
-                row.number,
-                "unit",
-                _("%(code)s already has SIPAS results in group %(group)r in %(year)s")
-                % {"code": unit.code, "group": elsewhere[unit.code], "year": year},
-            )
-            unit = None
+        unit = _check_unit(row, units, group_obj, elsewhere, year, problems)
         elements = {}
         for name in SIPAS_ELEMENTS:
             value = parse_decimal(row, name, problems, maximum=HUNDRED)
@@ -59,7 +37,46 @@ def import_sipas(path, *, year: int, group: str) -> Report:
             parsed.append((unit, elements))
     check_duplicates(rows, lambda r: r["unit"], problems, "unit", _("unit"))
     problems.raise_if_any()
+    return _write(year, group_obj, parsed)
 
+
+def _check_unit(row, units, group_obj, elsewhere, year, problems):
+    """The row's unit, or None with a problem recorded."""
+    unit = units.get(row["unit"])
+    if row["unit"] == "":
+        problems.add(row.number, "unit", _("a value is required"))
+    elif unit is None:
+        problems.add(row.number, "unit", _("unknown unit %(code)r") % {"code": row["unit"]})
+    elif unit.group_id != group_obj.pk:
+        problems.add(
+            row.number,
+            "unit",
+            _("%(code)s belongs to group %(group)r, not %(this)r")
+            % {"code": unit.code, "group": unit.group.code, "this": group_obj.code},
+        )
+        return None
+    elif unit.code in elsewhere:
+        problems.add(
+            row.number,
+            "unit",
+            _("%(code)s already has SIPAS results in group %(group)r in %(year)s")
+            % {"code": unit.code, "group": elsewhere[unit.code], "year": year},
+        )
+        return None
+    return unit
+
+
+def _units(rows, year, group_obj):
+    units = {u.code: u for u in Unit.objects.filter(code__in={row["unit"] for row in rows})}
+    elsewhere = dict(
+        SipasResult.objects.filter(round__year=year, unit__in=units.values())
+        .exclude(group=group_obj)
+        .values_list("unit__code", "group__code")
+    )
+    return units, elsewhere
+
+
+def _write(year, group_obj, parsed) -> Report:
     report = Report()
     with transaction.atomic():
         round_obj, created = Round.objects.get_or_create(year=year)
@@ -80,3 +97,73 @@ def import_sipas(path, *, year: int, group: str) -> Report:
                 report.unchanged += 1
     report.lines.insert(0, report.summary(_("SIPAS results")))
     return report
+
+
+ANSWER_COLUMN = re.compile(rf"^({'|'.join(SIPAS_ELEMENTS)})(?:_\w+)?$")
+SATISFIED = {"4", "5"}  # "satisfied" and "very satisfied" on the 1-5 scale
+VALID = {"1", "2", "3", "4", "5"}
+
+
+def import_sipas_answers(path, *, year: int, group: str) -> Report:
+    """SIPAS from individual questionnaires: one row per questionnaire, one column per question
+    (named after its element: ``access``, ``access_2``, ``procedure_1``...), each answer 1-5 or
+    empty (no valid answer). An element index is the share of answers 4 or 5 among the valid
+    answers of all its questions (domain.md §4)."""
+    rows = read_table(
+        path,
+        required=("unit",),
+        optional=("respondent",),
+        pattern=ANSWER_COLUMN,
+        pattern_hint=_("one column per question named after its element (access, access_2, …)"),
+    )
+    group_obj = get_group(group)
+    problems = Problems()
+    columns = [name for name in rows[0].values if ANSWER_COLUMN.match(name)]
+    missing = [
+        e for e in SIPAS_ELEMENTS if not any(ANSWER_COLUMN.match(c).group(1) == e for c in columns)
+    ]
+    for element in missing:
+        problems.add(
+            1, element, _("no column for this element (e.g. %(element)s_1)") % {"element": element}
+        )
+    units, elsewhere = _units(rows, year, group_obj)
+    tallies: dict = {}
+    for row in rows:
+        unit = _check_unit(row, units, group_obj, elsewhere, year, problems)
+        for column in columns:
+            answer = row[column]
+            if answer and answer not in VALID:
+                problems.add(
+                    row.number,
+                    column,
+                    _("%(value)r is not an answer: use 1 to 5, or leave it empty")
+                    % {"value": answer},
+                )
+            elif unit is not None and answer:
+                element = ANSWER_COLUMN.match(column).group(1)
+                satisfied, valid = tallies.setdefault(unit, {}).get(element, (0, 0))
+                tallies[unit][element] = (satisfied + (answer in SATISFIED), valid + 1)
+    check_duplicates(
+        [row for row in rows if row["respondent"]],
+        lambda r: (r["unit"], r["respondent"]),
+        problems,
+        "respondent",
+        _("questionnaire"),
+    )
+    parsed = []
+    for unit, elements in tallies.items():
+        values = {}
+        for element in SIPAS_ELEMENTS:
+            satisfied, valid = elements.get(element, (0, 0))
+            if valid == 0:
+                problems.add(
+                    None,
+                    None,
+                    _("%(unit)s: no valid answer for %(element)s")
+                    % {"unit": unit.code, "element": element},
+                )
+                continue
+            values[element] = element_index(satisfied, valid)
+        parsed.append((unit, values))
+    problems.raise_if_any()
+    return _write(year, group_obj, parsed)

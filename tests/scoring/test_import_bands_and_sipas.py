@@ -115,3 +115,67 @@ def test_broken_sipas_changes_nothing(run, write, province, unchanged_database, 
     assert outcome.status == 1
     for text in expected:
         assert text in outcome.err, outcome.err
+
+
+ANSWERS = """unit,respondent,access_1,access_2,procedure,civil_servants,result,feedback
+so-a,q1,5,4,5,5,5,
+so-a,q2,3,5,4,2,5,4
+so-a,q3,4,,1,5,5,5
+so-b,q1,5,5,5,5,5,5
+"""
+
+
+def test_sipas_is_computed_from_individual_questionnaires(run, write, province):
+    outcome = run(
+        "import_sipas_answers", write("answers.csv", ANSWERS), year=2023, group="departments"
+    )
+    assert outcome.status == 0, outcome.err
+    so_a = SipasResult.objects.get(unit__code="so-a").elements()
+    # access: 5 valid answers (5, 4, 3, 5, 4), 4 satisfied → 80.00; procedure: 2 of 3 → 66.67;
+    # civil servants 2 of 3; result 3 of 3; feedback: 2 valid, both satisfied.
+    assert so_a == {
+        "access": D("80.00"),
+        "procedure": D("66.67"),
+        "civil_servants": D("66.67"),
+        "result": D("100.00"),
+        "feedback": D("100.00"),
+    }
+    again = run(
+        "import_sipas_answers", write("answers.csv", ANSWERS), year=2023, group="departments"
+    )
+    assert "0 created, 0 updated, 2 unchanged" in again.out
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            ANSWERS.replace("so-a,q2,3", "so-a,q2,7"),
+            ["row 3, column access_1: '7' is not an answer"],
+        ),
+        (
+            ANSWERS.replace("so-b,q1,5,5,5,5,5,5", "so-b,q1,5,5,5,5,5,"),
+            ["so-b: no valid answer for feedback"],
+        ),
+        (
+            ANSWERS.replace(",feedback", ",colour"),
+            ["row 1, column colour: unknown column"],
+        ),
+        (
+            "\n".join(line.rsplit(",", 1)[0] for line in ANSWERS.splitlines()) + "\n",
+            ["row 1, column feedback: no column for this element"],
+        ),
+        (ANSWERS + "so-a,q1,5,5,5,5,5,5\n", ["row 6, column respondent: duplicate questionnaire"]),
+        (ANSWERS + "so-zz,q9,5,5,5,5,5,5\n", ["row 6, column unit: unknown unit 'so-zz'"]),
+    ],
+)
+def test_broken_questionnaires_change_nothing(
+    run, write, province, unchanged_database, content, expected
+):
+    with unchanged_database():
+        outcome = run(
+            "import_sipas_answers", write("answers.csv", content), year=2023, group="departments"
+        )
+    assert outcome.status == 1
+    for text in expected:
+        assert text in outcome.err, outcome.err
