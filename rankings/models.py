@@ -116,6 +116,22 @@ class PublishedCriterion(models.Model):
         return f"{self.code}. {self.title}"
 
 
+class PublishedResultQuerySet(models.QuerySet):
+    def for_table(self, publication: Publication, field_codes: list[str]):
+        """The ranking table: every result of the publication with each field's index as a
+        column (``field_<n>``), sortable and filterable in the database. One query."""
+        annotations = {
+            f"field_{position}": models.Subquery(
+                PublishedField.objects.filter(result=models.OuterRef("pk"), code=code).values(
+                    "index"
+                )[:1],
+                output_field=models.DecimalField(**PERCENT),
+            )
+            for position, code in enumerate(field_codes)
+        }
+        return self.filter(publication=publication).annotate(**annotations).order_by("position")
+
+
 class PublishedResult(models.Model):
     """A unit's frozen PAR Index result in one publication."""
 
@@ -132,6 +148,8 @@ class PublishedResult(models.Model):
     band_label = models.CharField(max_length=100, blank=True)
     previous_index = models.DecimalField(**PERCENT, null=True, blank=True)
     change = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+
+    objects = PublishedResultQuerySet.as_manager()
 
     class Meta:
         ordering = ["publication", "position"]

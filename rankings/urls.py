@@ -6,6 +6,12 @@ app_name = "rankings"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("rankings/<int:year>/<slug:group>/", views.ranking, name="ranking"),
+    path("sipas/<int:year>/<slug:group>/", views.sipas, name="sipas"),
+    path("units/<slug:unit>/", views.unit, name="unit"),
+    path("methodology/<int:year>/<slug:group>/", views.methodology, name="methodology"),
+    path("versions/<int:year>/<slug:group>/", views.versions, name="versions"),
+    path("data/<int:year>/", views.open_data, name="open_data"),
 ]
 
 api_patterns = (

@@ -1,0 +1,130 @@
+"""The public tables (django-tables2): what they show, how they sort and what they export.
+
+Pages show numbers in the reader's language (a decimal comma in Vietnamese); exports carry the
+numbers themselves (``value_*``), so a spreadsheet gets numbers, not text.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+CHANGE = pgettext_lazy("difference from last year", "Change")
+
+NUM = {"th": {"class": "num"}, "td": {"class": "num"}}
+
+
+def decimal_text(value) -> str:
+    return "—" if value is None else number_format(value, 2)
+
+
+def change_html(value):
+    """▲ +2,10 / ▼ −0,90 / = 0,00 / new: the arrow and the sign say it, not only the colour."""
+    if value is None:
+        return format_html('<span class="change new">{}</span>', _("new"))
+    if value > 0:
+        return format_html('<span class="change up">▲ +{}</span>', number_format(value, 2))
+    if value < 0:
+        return format_html('<span class="change down">▼ −{}</span>', number_format(-value, 2))
+    return format_html('<span class="change same">= {}</span>', number_format(value, 2))
+
+
+def band_badge(code: str, label: str):
+    return format_html('<span class="badge band-{}">{}</span>', code or "none", label or "—")
+
+
+class NumberColumn(tables.Column):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("attrs", NUM)
+        super().__init__(*args, **kwargs)
+
+    def render(self, value):
+        return decimal_text(value)
+
+    def value(self, value):
+        # Exports carry numbers; an annotated subquery may come back unquantized on SQLite.
+        return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+
+
+class RankingTable(tables.Table):
+    rank = tables.Column(verbose_name=_("Rank"), attrs=NUM)
+    unit_name = tables.Column(
+        verbose_name=_("Unit"),
+        linkify=lambda record: reverse("rankings:unit", args=[record.unit_code]),
+        attrs={"td": {"scope": "row"}},
+    )
+    points = NumberColumn(verbose_name=_("Points"))
+    max_points = NumberColumn(verbose_name=_("Maximum"))
+    index = NumberColumn(verbose_name=_("Index"))
+    band_label = tables.Column(verbose_name=_("Band"), order_by=("index",))
+    change = tables.Column(verbose_name=CHANGE, attrs=NUM)
+
+    class Meta:
+        orderable = True
+        order_by_field = "sort"
+        attrs = {"class": "ranking"}
+        template_name = "rankings/_table.html"
+        empty_text = _("No unit in this band.")
+
+    def render_band_label(self, value, record):
+        return band_badge(record.band_code, value)
+
+    def render_change(self, value):
+        return change_html(value)
+
+    def value_change(self, value):
+        return value
+
+    def value_band_label(self, value):
+        return value
+
+
+def field_columns(fields) -> list[tuple[str, tables.Column]]:
+    """One sortable column per field (its component index), named ``field_<n>`` as annotated by
+    ``PublishedResult.objects.for_table``."""
+    return [
+        (
+            f"field_{position}",
+            NumberColumn(
+                verbose_name=_("Field %(code)s") % {"code": field.code},
+                attrs={
+                    "th": {"class": "num", "title": field.title},
+                    "td": {"class": "num"},
+                },
+            ),
+        )
+        for position, field in enumerate(fields)
+    ]
+
+
+class SipasTable(tables.Table):
+    rank = tables.Column(verbose_name=_("Rank"), attrs=NUM)
+    unit_name = tables.Column(
+        verbose_name=_("Unit"),
+        linkify=lambda record: reverse("rankings:unit", args=[record.unit_code]),
+    )
+    index = NumberColumn(verbose_name=_("SIPAS"))
+    access = NumberColumn(verbose_name=_("Access"))
+    procedure = NumberColumn(verbose_name=_("Procedure"))
+    civil_servants = NumberColumn(verbose_name=_("Civil servants"))
+    result = NumberColumn(verbose_name=_("Result"))
+    feedback = NumberColumn(verbose_name=_("Feedback"))
+    change = tables.Column(verbose_name=CHANGE, attrs=NUM)
+
+    class Meta:
+        orderable = True
+        order_by_field = "sort"
+        attrs = {"class": "ranking"}
+        template_name = "rankings/_table.html"
+
+    def render_change(self, value):
+        return change_html(value)
+
+    def value_change(self, value):
+        return value

@@ -1,0 +1,282 @@
+"""The public pages: what they show, in both languages, only from publications, cheaply."""
+
+import csv
+import io
+import re
+import zipfile
+from decimal import Decimal as D
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from openpyxl import load_workbook
+
+from rankings.models import Publication
+from tests.factories import load_small_province
+
+from .test_api import grow_province
+
+pytestmark = pytest.mark.django_db
+
+PAGES = [
+    "/",
+    "/rankings/2023/departments/",
+    "/rankings/2023/departments/?sort=-index",
+    "/sipas/2023/departments/",
+    "/units/so-a/",
+    "/units/so-b/?year=2022",
+    "/methodology/2023/departments/",
+    "/versions/2023/departments/",
+]
+
+
+@pytest.fixture
+def two_years(run, write):
+    load_small_province(run, write, year=2022)
+    load_small_province(run, write, year=2023, publish=False)
+    fix = "unit,criterion,self_score,final_score,note\nso-b,1.1.1,4,4,Đã ban hành đúng hạn\n"
+    run("import_scores", write("fix.csv", fix), year=2023, group="departments")
+    assert run("publish", year=2023, group="departments").status == 0
+
+
+def get(client, url, language="vi", **headers):
+    client.cookies["django_language"] = language
+    return client.get(url, **headers)
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize("url", PAGES)
+def test_every_public_page_answers_with_one_h1_in_both_languages(client, two_years, url, language):
+    response = get(client, url, language)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert len(re.findall(r"<h1[\s>]", body)) == 1
+    assert f'<html lang="{language}">' in body
+
+
+def test_the_404_page_has_one_h1(client, two_years):
+    response = get(client, "/rankings/1999/departments/")
+    assert response.status_code == 404
+    assert len(re.findall(r"<h1[\s>]", response.content.decode())) == 1
+
+
+def test_pages_load_nothing_from_the_internet(client, two_years):
+    for url in PAGES:
+        body = get(client, url).content.decode()
+        assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)="(https?:)?//', body), url
+
+
+def test_nothing_unpublished_reaches_the_public(client, run, write, two_years):
+    # 2024 has scores but is not published.
+    load_small_province(run, write, year=2024, publish=False)
+    assert get(client, "/rankings/2024/departments/").status_code == 404
+    assert get(client, "/sipas/2024/departments/").status_code == 404
+    assert get(client, "/methodology/2024/departments/").status_code == 404
+    assert get(client, "/data/2024/").status_code == 404
+    assert "2024" not in get(client, "/units/so-a/").content.decode()
+    # A unit with nothing published has no page.
+    run("import_units", write("u.csv", "code,name,group,group_name\nso-new,Sở Mới,departments,\n"))
+    assert get(client, "/units/so-new/").status_code == 404
+
+
+def test_the_home_page_shows_band_counts_averages_top_and_bottom(client, two_years):
+    body = get(client, "/", "en").content.decode()
+    assert "Administrative reform index 2023" in body
+    assert "<svg" in body and 'role="img"' in body  # the band picture
+    # (97.50 + 87.50 + 85.71) / 3 = 90.24, against (97.50 + 82.50 + 85.71) / 3 = 88.57 in 2022.
+    assert "90.24" in body and "▲ +1.67" in body
+    assert "/rankings/2023/departments/" in body and "/data/2023/" in body
+
+
+def test_the_ranking_table_sorts_by_every_column(client, two_years):
+    table = get(client, "/rankings/2023/departments/").context["table"]
+    assert [row.get_cell_value("unit_name") for row in table.rows] == ["Sở An", "Sở Bình", "Sở Cần"]
+    by_field_2 = get(client, "/rankings/2023/departments/?sort=-field_1").context["table"]
+    assert [row.record.unit_code for row in by_field_2.rows][0] == "so-a"  # field 2: 90, 80, 80
+    ascending = get(client, "/rankings/2023/departments/?sort=index").context["table"]
+    assert [row.record.unit_code for row in ascending.rows] == ["so-c", "so-b", "so-a"]
+    by_change = get(client, "/rankings/2023/departments/?sort=-change").context["table"]
+    assert by_change.rows[0].record.unit_code == "so-b"  # +5.00
+
+
+def test_the_ranking_table_filters_by_band(client, two_years):
+    table = get(client, "/rankings/2023/departments/?band=tot").context["table"]
+    assert {row.record.band_code for row in table.rows} == {"tot"}
+    assert [row.record.unit_code for row in table.rows] == ["so-b", "so-c"]
+
+
+def test_change_is_shown_with_an_arrow_not_only_a_colour(client, two_years):
+    body = get(client, "/rankings/2023/departments/", "en").content.decode()
+    assert "▲ +5.00" in body  # so-b
+    assert "= 0.00" in body
+
+
+@pytest.mark.parametrize("export", ["csv", "xlsx"])
+def test_downloads_have_the_same_numbers_as_the_page_and_the_api(client, two_years, export):
+    response = get(client, f"/rankings/2023/departments/?_export={export}")
+    assert response.status_code == 200
+    api = {r["unit"]: r for r in client.get("/api/v1/rankings/2023/departments/").json()["results"]}
+    names = {r["name"]: r for r in api.values()}
+    if export == "csv":
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
+        header, data = rows[0], rows[1:]
+        values = [dict(zip(header, row, strict=True)) for row in data]
+        index_key = header[4]
+        for row in values:
+            assert D(row[index_key]) == D(names[row[header[1]]]["index"])
+    else:
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        rows = list(sheet.iter_rows(values_only=True))
+        for row in rows[1:]:
+            assert isinstance(row[4], (int, float, D))  # a number, not text
+            assert D(str(row[4])).quantize(D("0.01")) == D(names[row[1]]["index"])
+            assert isinstance(row[0], int)
+    assert len(rows) == 1 + len(api)
+
+
+def test_the_open_data_bundle_has_every_table_and_leaf(client, two_years):
+    response = get(client, "/data/2023/")
+    assert response.status_code == 200
+    bundle = zipfile.ZipFile(io.BytesIO(response.content))
+    names = set(bundle.namelist())
+    assert {
+        "README.txt",
+        "rankings-departments.csv",
+        "fields-departments.csv",
+        "leaves-departments.csv",
+        "criteria-departments.csv",
+        "bands-departments.csv",
+        "sipas-departments.csv",
+        "versions.csv",
+    } <= names
+    rankings = list(csv.DictReader(io.StringIO(bundle.read("rankings-departments.csv").decode())))
+    api = {r["unit"]: r for r in client.get("/api/v1/rankings/2023/departments/").json()["results"]}
+    assert {r["unit"]: r["index"] for r in rankings} == {k: v["index"] for k, v in api.items()}
+    leaves = list(csv.DictReader(io.StringIO(bundle.read("leaves-departments.csv").decode())))
+    assert len(leaves) == 3 * 5  # three units, five leaves
+    note = next(r for r in leaves if r["unit"] == "so-b" and r["criterion"] == "1.1.1")
+    assert (note["final_score"], note["note"]) == ("4.00", "Đã ban hành đúng hạn")
+
+
+def test_the_unit_page_tells_where_points_were_lost(client, two_years):
+    body = get(client, "/units/so-c/", "en").content.decode()
+    assert "Sở Cần" in body
+    # so-c: 12 of 14 points, 85.71 (Tốt): 90 % of 14 = 12.60, so 0.60 more reach Rất tốt.
+    assert "0.60 more points would have reached “Rất tốt”." in body
+    assert "Không có nhiệm vụ" in body  # the council's public note
+    assert "not applicable" in body
+    assert body.count('role="img"') >= 2  # the line chart and the field chart
+
+
+def test_the_unit_page_links_predecessors_and_successors(client, run, write, two_years):
+    run(
+        "import_units",
+        write("m.csv", "code,name,group,group_name,successor\nso-c,Sở Cần,departments,,so-a\n"),
+    )
+    assert "/units/so-a/" in get(client, "/units/so-c/").content.decode()
+    assert "/units/so-c/" in get(client, "/units/so-a/").content.decode()
+
+
+def test_the_methodology_shows_the_tree_bands_and_changes(client, run, write, two_years):
+    changed = (
+        "code,parent,title,max_points,kind,previous_code\n1,,Công tác chỉ đạo,10,,1\n"
+        "1.1,1,Kế hoạch CCHC,10,,1.1\n1.1.1,1.1,Ban hành kế hoạch,3,self,1.1.1\n"
+        "1.1.2,1.1,Hoàn thành kế hoạch,7,self,1.1.2\n"
+    )
+    run("import_criteria", write("c.csv", changed), year=2024, group="departments")
+    run(
+        "import_scores",
+        write("s.csv", "unit,criterion,self_score,final_score\nso-a,1.1.1,3,3\nso-a,1.1.2,7,7\n"),
+        year=2024,
+        group="departments",
+    )
+    run("publish", year=2024, group="departments")
+    body = get(client, "/methodology/2024/departments/", "en").content.decode()
+    assert "Rất tốt" in body and "Ban hành kế hoạch" in body
+    assert "Changed" in body and "Removed" in body  # 1.1.1 points changed; 2.1, 3.1, 3.2 removed
+    ranking = get(client, "/rankings/2024/departments/", "en").content.decode()
+    assert "The criteria changed since 2023" in ranking
+
+
+def test_an_erratum_is_visible_as_such(client, run, write, two_years):
+    run(
+        "import_scores",
+        write("e.csv", "unit,criterion,self_score,final_score\nso-c,2.1,,9\n"),
+        year=2023,
+        group="departments",
+    )
+    run("publish", year=2023, group="departments", reason="Sửa điểm điều tra của Sở Cần")
+    body = get(client, "/versions/2023/departments/", "en").content.decode()
+    assert "Sửa điểm điều tra của Sở Cần" in body and "erratum" in body
+    assert "erratum" in get(client, "/rankings/2023/departments/", "en").content.decode()
+
+
+def test_published_pages_answer_conditional_requests_with_304(client, run, write, two_years):
+    first = get(client, "/rankings/2023/departments/")
+    etag, modified = first["ETag"], first["Last-Modified"]
+    assert get(client, "/rankings/2023/departments/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert (
+        get(client, "/rankings/2023/departments/", HTTP_IF_MODIFIED_SINCE=modified).status_code
+        == 304
+    )
+    assert (
+        get(client, "/rankings/2023/departments/", "en", HTTP_IF_NONE_MATCH=etag).status_code == 200
+    )
+    run(
+        "import_scores",
+        write("e.csv", "unit,criterion,self_score,final_score\nso-c,2.1,,9\n"),
+        year=2023,
+        group="departments",
+    )
+    run("publish", year=2023, group="departments", reason="Đính chính")
+    again = get(client, "/rankings/2023/departments/", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 200 and again["ETag"] != etag
+
+
+def test_the_language_switch(client, two_years):
+    response = client.post(
+        "/i18n/setlang/", {"language": "en", "next": "/rankings/2023/departments/"}
+    )
+    assert response.status_code == 302
+    assert (
+        "ranking by the administrative reform index"
+        in client.get("/rankings/2023/departments/").content.decode()
+    )
+    client.post("/i18n/setlang/", {"language": "vi", "next": "/"})
+    assert "Chỉ số cải cách hành chính" in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "queries"),
+    [
+        # Latest publications; their results; bands; SIPAS rows.
+        ("/", 4),
+        # The publication; its fields; bands; the table (with field indices as subqueries) and
+        # its count; last year's publication and criteria; this year's criteria; navigation;
+        # the number of versions.
+        ("/rankings/2023/departments/", 10),
+        # The publication; whether it has SIPAS rows; the table and its count; navigation.
+        ("/sipas/2023/departments/", 5),
+        # The unit; its results; fields; field averages; criteria; leaves; bands; SIPAS rows;
+        # predecessors; navigation.
+        ("/units/so-a/", 10),
+        # The publication; criteria; bands; last year's publication and criteria; this year's
+        # criteria; navigation.
+        ("/methodology/2023/departments/", 7),
+        # The versions; navigation.
+        ("/versions/2023/departments/", 2),
+        # The publications; per group: criteria, results, fields, leaves, bands, SIPAS; versions.
+        ("/data/2023/", 8),
+    ],
+)
+def test_query_counts_do_not_grow_with_units_or_years(client, run, write, two_years, url, queries):
+    client.cookies["django_language"] = "vi"
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url).status_code == 200
+    grow_province(run, write, 40)
+    run("publish", year=2023, group="departments", reason="more units")
+    load_small_province(run, write, year=2021)
+    with CaptureQueriesContext(connection) as large:
+        assert client.get(url).status_code == 200
+    assert len(small) == len(large) == queries, [q["sql"][:120] for q in large.captured_queries]
+    assert Publication.objects.count() >= 4
