@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format demo clean screenshots messages
+.PHONY: install run serve test lint format demo clean screenshots messages
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,18 @@ run: demo
 	@DEBUG=1 $(BIN)/python manage.py demo_logins
 	@echo ""
 	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# The production stack: gunicorn, whitenoise, DEBUG off. Needs SECRET_KEY, ALLOWED_HOSTS and
+# DATABASE_URL in the environment (see docs/deployment.md).
+WORKERS ?= 3
+BIND ?= 127.0.0.1:8000
+serve: $(STAMP)
+	@test -n "$$SECRET_KEY" || (echo "SECRET_KEY is not set (see docs/deployment.md)"; exit 1)
+	@test -n "$$ALLOWED_HOSTS" || (echo "ALLOWED_HOSTS is not set (see docs/deployment.md)"; exit 1)
+	$(BIN)/python manage.py check --deploy
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/gunicorn cchc.wsgi --workers $(WORKERS) --bind $(BIND) --access-logfile - --max-requests 2000 --max-requests-jitter 200
 
 test: $(STAMP)
 	DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)

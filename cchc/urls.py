@@ -2,9 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from cchc import health
 from rankings.urls import api_patterns
 
 urlpatterns = [
+    path("health/", health.ready, name="health"),
+    path("health/live/", health.live, name="health_live"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
