@@ -48,7 +48,7 @@ screenshots: $(STAMP)
 
 # Refresh the Vietnamese catalogue after changing strings (needs gettext); commit the .po and .mo.
 messages: $(STAMP)
-	DEBUG=1 $(BIN)/python manage.py makemessages -l vi --no-obsolete --ignore=.venv --ignore=scoring/demo
+	DEBUG=1 $(BIN)/python manage.py makemessages -l vi --no-obsolete --ignore=.venv --ignore=scoring/demo --ignore=bench --ignore=tests
 	DEBUG=1 $(BIN)/python manage.py compilemessages -l vi
 
 lint: $(STAMP)

@@ -4,7 +4,6 @@ Everything else, and every write, goes to the primary. A replica lags a little: 
 after publishing may show the previous version for a moment, which the ETag then corrects.
 """
 
-
 from django.db import connections
 
 
@@ -13,7 +12,10 @@ class PublicReadsToReplica:
 
     def db_for_read(self, model, **hints):
         # Publishing reads inside its transaction on the primary; it must see its own writes.
-        if model._meta.app_label in self.replica_apps and not connections["default"].in_atomic_block:
+        if (
+            model._meta.app_label in self.replica_apps
+            and not connections["default"].in_atomic_block
+        ):
             return "replica"
         return "default"
 

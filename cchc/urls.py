@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from cchc import health
+from cchc import health, language
 from rankings.urls import api_patterns
 
 urlpatterns = [
@@ -11,7 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("language/<str:code>/", language.switch, name="language"),
     path("api/v1/", include(api_patterns)),
     path("", include("scoring.urls")),
     path("", include("rankings.urls")),

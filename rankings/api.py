@@ -16,6 +16,7 @@ from django.views.decorators.http import require_safe
 
 from scoring.models import SIPAS_ELEMENTS
 
+from .caching import conditional
 from .models import Publication, PublishedField
 
 
@@ -88,6 +89,10 @@ def rankings(request, year: int, group: str):
     publication = Publication.objects.current(year, group)
     if publication is None:
         return _not_found()
+    return conditional(request, [publication], lambda: _rankings(publication))
+
+
+def _rankings(publication: Publication) -> JsonResponse:
     results = publication.results.order_by("position").prefetch_related(
         Prefetch("fields", queryset=PublishedField.objects.order_by("position"))
     )
@@ -128,6 +133,10 @@ def sipas(request, year: int, group: str):
     publication = Publication.objects.current(year, group)
     if publication is None:
         return _not_found()
+    return conditional(request, [publication], lambda: _sipas(publication))
+
+
+def _sipas(publication: Publication) -> JsonResponse:
     rows = list(publication.sipas.order_by("position"))
     if not rows:
         return _not_found()

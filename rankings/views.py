@@ -5,7 +5,6 @@ Last-Modified from the publications it shows)."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import zipfile
 from collections import defaultdict
@@ -15,9 +14,6 @@ import django_filters
 from django.db.models import Avg
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import translation
-from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
 from django_tables2.export import TableExport
@@ -26,6 +22,7 @@ from scoring.calculation import quantize
 from scoring.models import SIPAS_ELEMENTS, Unit
 
 from . import charts
+from .caching import conditional
 from .models import (
     Publication,
     PublishedBand,
@@ -38,39 +35,6 @@ from .models import (
 from .tables import RankingTable, SipasTable, field_columns
 
 PAGE_SIZE = 100  # units per page of a ranking table (a commune group has hundreds)
-
-
-# Caching: a published page changes only with a new publication ---------------------------------
-
-
-def _validators(request, publications) -> tuple[str, int | None]:
-    """An ETag from what the page shows (its publications' checksums, the language, the query)
-    and the time of the newest publication."""
-    digest = hashlib.sha256()
-    for part in (request.path, request.GET.urlencode(), translation.get_language() or ""):
-        digest.update(part.encode())
-    newest = None
-    for publication in publications:
-        digest.update(publication.checksum.encode())
-        stamp = int(publication.published_at.timestamp())  # HTTP dates have whole seconds
-        newest = stamp if newest is None or stamp > newest else newest
-    return f'"{digest.hexdigest()[:32]}"', newest
-
-
-def conditional(request, publications, build):
-    """Answer 304 when the reader already has this page; else build it and label it."""
-    etag, last_modified = _validators(request, publications)
-    not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
-    if not_modified is not None:
-        return not_modified
-    response = build()
-    if response.status_code == 200:
-        response["ETag"] = etag
-        if last_modified is not None:
-            response["Last-Modified"] = http_date(last_modified)
-        patch_cache_control(response, public=True, max_age=300)
-        response["Vary"] = "Cookie, Accept-Language"
-    return response
 
 
 def _current(year: int, group: str) -> Publication:

@@ -175,10 +175,11 @@ def grow_province(run, write, extra_units: int):
 @pytest.mark.parametrize(
     ("url", "queries"),
     [
-        # The publication, its versions, its results, their fields.
-        ("/api/v1/rankings/2023/departments/", 4),
-        # The publication, its SIPAS rows, its versions.
-        ("/api/v1/sipas/2023/departments/", 3),
+        # The publication, the newest publication (for the ETag), its versions, its results,
+        # their fields.
+        ("/api/v1/rankings/2023/departments/", 5),
+        # The publication, the newest publication, its SIPAS rows, its versions.
+        ("/api/v1/sipas/2023/departments/", 4),
         # The latest publications.
         ("/api/v1/", 1),
     ],

@@ -211,6 +211,17 @@ def test_an_erratum_is_visible_as_such(client, run, write, two_years):
     assert "erratum" in get(client, "/rankings/2023/departments/", "en").content.decode()
 
 
+def test_a_new_year_published_elsewhere_refreshes_the_year_switch(client, run, write, two_years):
+    assert (
+        "/rankings/2024/departments/"
+        not in get(client, "/rankings/2023/departments/").content.decode()
+    )
+    load_small_province(run, write, year=2024)
+    assert (
+        "/rankings/2024/departments/" in get(client, "/rankings/2023/departments/").content.decode()
+    )
+
+
 def test_published_pages_answer_conditional_requests_with_304(client, run, write, two_years):
     first = get(client, "/rankings/2023/departments/")
     etag, modified = first["ETag"], first["Last-Modified"]
@@ -233,40 +244,53 @@ def test_published_pages_answer_conditional_requests_with_304(client, run, write
     assert again.status_code == 200 and again["ETag"] != etag
 
 
-def test_the_language_switch(client, two_years):
-    response = client.post(
-        "/i18n/setlang/", {"language": "en", "next": "/rankings/2023/departments/"}
-    )
-    assert response.status_code == 302
-    assert (
-        "ranking by the administrative reform index"
-        in client.get("/rankings/2023/departments/").content.decode()
-    )
-    client.post("/i18n/setlang/", {"language": "vi", "next": "/"})
+def test_the_language_switch_keeps_the_reader_on_the_page(client, two_years):
+    response = client.get("/language/en/?next=/rankings/2023/departments/")
+    assert (response.status_code, response["Location"]) == (302, "/rankings/2023/departments/")
+    body = client.get("/rankings/2023/departments/").content.decode()
+    assert "ranking by the administrative reform index" in body
+    client.get("/language/vi/?next=/")
     assert "Chỉ số cải cách hành chính" in client.get("/").content.decode()
+
+
+def test_the_language_switch_never_redirects_elsewhere(client):
+    assert client.get("/language/en/?next=https://evil.example/")["Location"] == "/"
+    assert client.get("/language/fr/?next=/").status_code == 404
+
+
+def test_anonymous_readers_share_a_cached_copy_without_csrf_tokens(
+    client, two_years, django_assert_max_num_queries
+):
+    first = get(client, "/rankings/2023/departments/")
+    assert "csrfmiddlewaretoken" not in first.content.decode()
+    # The publication and the newest publication of all, for the ETag; the page is cached.
+    with django_assert_max_num_queries(2):
+        again = get(client, "/rankings/2023/departments/")
+    assert again.content == first.content and again["ETag"] == first["ETag"]
 
 
 @pytest.mark.parametrize(
     ("url", "queries"),
     [
-        # Latest publications; their results; bands; SIPAS rows.
-        ("/", 4),
+        # Latest publications; their results; bands; SIPAS rows. Every page adds one query: the
+        # newest publication of all, part of its ETag.
+        ("/", 5),
         # The publication; its fields; bands; the table (with field indices as subqueries) and
         # its count; last year's publication and criteria; this year's criteria; navigation;
         # the number of versions.
-        ("/rankings/2023/departments/", 10),
+        ("/rankings/2023/departments/", 11),
         # The publication; whether it has SIPAS rows; the table and its count; navigation.
-        ("/sipas/2023/departments/", 5),
+        ("/sipas/2023/departments/", 6),
         # The unit; its results; fields; field averages; criteria; leaves; bands; SIPAS rows;
         # predecessors; navigation.
-        ("/units/so-a/", 10),
+        ("/units/so-a/", 11),
         # The publication; criteria; bands; last year's publication and criteria; this year's
         # criteria; navigation.
-        ("/methodology/2023/departments/", 7),
+        ("/methodology/2023/departments/", 8),
         # The versions; navigation.
-        ("/versions/2023/departments/", 2),
+        ("/versions/2023/departments/", 3),
         # The publications; per group: criteria, results, fields, leaves, bands, SIPAS; versions.
-        ("/data/2023/", 8),
+        ("/data/2023/", 9),
     ],
 )
 def test_query_counts_do_not_grow_with_units_or_years(client, run, write, two_years, url, queries):

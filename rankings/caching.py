@@ -1,0 +1,69 @@
+"""Published pages change only with a new publication: answer 304 to a reader who has the page,
+and serve anonymous readers a copy built once per publication, language and query."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.utils import translation
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import http_date
+
+CACHE_SECONDS = 24 * 3600
+KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Access-Control-Allow-Origin")
+
+
+def validators(request, publications) -> tuple[str, int | None]:
+    """An ETag from what the page shows (its publications' checksums, the language, the path
+    and query, and the newest publication of all, since pages list the published years) and
+    the time of the newest publication shown."""
+    from .models import Publication
+
+    newest_anywhere = Publication.objects.order_by("-pk").values_list("pk", flat=True).first()
+    digest = hashlib.sha256()
+    for part in (
+        request.path,
+        request.GET.urlencode(),
+        translation.get_language() or "",
+        str(newest_anywhere),
+    ):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    newest = None
+    for publication in publications:
+        digest.update(publication.checksum.encode())
+        stamp = int(publication.published_at.timestamp())  # HTTP dates have whole seconds
+        newest = stamp if newest is None or stamp > newest else newest
+    return f'"{digest.hexdigest()[:32]}"', newest
+
+
+def conditional(request, publications, build):
+    """Answer 304 when the reader already has this page; else serve it from the cache or build
+    it, and label it with its ETag and Last-Modified."""
+    etag, last_modified = validators(request, publications)
+    not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if not_modified is not None:
+        return not_modified
+    # Signed-in people see their name in the header: their pages are built for them alone.
+    shared = not request.user.is_authenticated
+    key = f"cchc:page:{etag}"
+    stored = cache.get(key) if shared else None
+    if stored is not None:
+        content, headers = stored
+        response = HttpResponse(content)
+        for name, value in headers.items():
+            response[name] = value
+    else:
+        response = build()
+        if shared and response.status_code == 200 and not response.streaming:
+            headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
+            cache.set(key, (response.content, headers), CACHE_SECONDS)
+    if response.status_code == 200:
+        response["ETag"] = etag
+        if last_modified is not None:
+            response["Last-Modified"] = http_date(last_modified)
+        patch_cache_control(response, public=True, max_age=300)
+        response["Vary"] = "Cookie, Accept-Language"
+    return response

@@ -1,0 +1,126 @@
+"""Project-wide guards: migrations, production settings, the Vietnamese catalogue."""
+
+import gettext
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parent.parent
+PO = ROOT / "locale" / "vi" / "LC_MESSAGES" / "django.po"
+MO = PO.with_suffix(".mo")
+
+
+@pytest.mark.django_db
+def test_no_model_change_lacks_a_migration():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_production_settings_pass_the_deploy_check_with_three_variables(tmp_path):
+    """DEBUG unset and only SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL: production is the
+    default, not an opt-in."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "SECRET_KEY": "a-long-random-production-secret-key-for-the-check-only-0123456789-xyz",
+        "ALLOWED_HOSTS": "cchc.cantho.gov.vn",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "ALLOWED_HOSTS": "x"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def unescape(text: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)
+
+
+def po_entries(text: str) -> list[tuple[str, str, bool]]:
+    """(msgid, msgstr, fuzzy) for every entry of a .po file (plural forms joined)."""
+    entries = []
+    for block in text.split("\n\n"):
+        lines = [line for line in block.splitlines() if line.strip()]
+        fuzzy = any(line.startswith("#,") and "fuzzy" in line for line in lines)
+        parts: dict[str, str] = {}
+        key = None
+        for line in lines:
+            match = re.match(r'^(msgid|msgid_plural|msgstr(?:\[\d\])?|msgctxt) "(.*)"$', line)
+            if match:
+                key = match.group(1)
+                parts[key] = unescape(match.group(2))
+            elif line.startswith('"') and key:
+                parts[key] += unescape(line[1:-1])
+        if "msgid" in parts:
+            msgstr = parts.get("msgstr", parts.get("msgstr[0]", ""))
+            entries.append((parts["msgid"], msgstr, fuzzy))
+    return entries
+
+
+def test_the_vietnamese_catalogue_is_complete_and_compiled():
+    entries = po_entries(PO.read_text(encoding="utf-8"))
+    assert len(entries) > 300
+    untranslated = [msgid for msgid, msgstr, _ in entries if msgid and not msgstr]
+    fuzzy = [msgid for msgid, _, is_fuzzy in entries if is_fuzzy]
+    assert untranslated == []
+    assert fuzzy == []
+    with MO.open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+    msgids = {msgid for msgid, _, _ in entries if msgid}
+    compiled_ids = {
+        (key[0] if isinstance(key, tuple) else key).split("\x04")[-1] for key in compiled._catalog
+    }
+    missing = sorted(msgids - compiled_ids)
+    assert missing == [], "the .mo is older than the .po: run make messages"
+
+
+@pytest.mark.skipif(
+    shutil.which("xgettext") is None, reason="needs gettext (apt-get install gettext)"
+)
+def test_every_string_of_the_ui_is_in_the_catalogue(tmp_path):
+    """makemessages on a copy of the code finds no string the catalogue lacks."""
+    for name in ("manage.py", "cchc", "scoring", "rankings", "templates", "locale"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(
+                source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__", "demo")
+            )
+        else:
+            shutil.copy(source, tmp_path / name)
+    env = {**os.environ, "DEBUG": "1", "PYTHONPATH": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "-l", "vi", "--no-obsolete"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    entries = po_entries((tmp_path / "locale/vi/LC_MESSAGES/django.po").read_text(encoding="utf-8"))
+    untranslated = [msgid for msgid, msgstr, fuzzy in entries if msgid and (not msgstr or fuzzy)]
+    assert untranslated == [], "new strings to translate: run make messages, then translate them"
