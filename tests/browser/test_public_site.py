@@ -74,7 +74,7 @@ def test_the_public_site_in_a_browser(site, screenshots, browser):
     assert page.locator("h1").inner_text() == "Sở Tài nguyên và Môi trường"
     assert page.locator("svg[role=img]").count() >= 2
     assert "76,88" in page.content()  # the Vietnamese decimal comma
-    shot(page, screenshots, "public-unit", full_page=True)
+    shot(page, screenshots, "public-unit")
 
     # The language switch keeps the reader on the same page.
     page.click('header a[hreflang="en"]')
