@@ -232,9 +232,14 @@ def _write(results, crit_set, latest, reason, published_at, user) -> Publication
         )
         for position, row in enumerate(sipas, start=1)
     )
-    publication.checksum = _checksum(publication_payload(publication))
+    publication.checksum = publication_checksum(publication)
     publication.save(update_fields=["checksum"])
     return publication
+
+
+def publication_checksum(publication: Publication) -> str:
+    """The SHA-256 of everything the publication promises (recomputed to verify a copy)."""
+    return _checksum(publication_payload(publication))
 
 
 def publication_payload(publication: Publication) -> dict:

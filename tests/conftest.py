@@ -52,17 +52,20 @@ def run():
     return _run
 
 
-def database_state() -> dict:
-    """Every row of every project table, to prove that a refused command wrote nothing."""
+def database_state(include_users: bool = False) -> dict:
+    """Every row of every project table (and of users and groups), to prove that a refused
+    command wrote nothing, or that a restore brought everything back."""
     state = {}
-    for label in ("scoring", "rankings"):
-        for model in apps.get_app_config(label).get_models():
-            state[model._meta.label] = sorted(
-                tuple(str(v) for v in row)
-                for row in model.objects.values_list(
-                    *[f.attname for f in model._meta.concrete_fields]
-                )
-            )
+    models = [
+        m for label in ("scoring", "rankings") for m in apps.get_app_config(label).get_models()
+    ]
+    if include_users:
+        models += [apps.get_model("auth", "User"), apps.get_model("auth", "Group")]
+    for model in models:
+        fields = [f.attname for f in model._meta.concrete_fields]
+        state[model._meta.label] = sorted(
+            tuple(str(v) for v in row) for row in model.objects.values_list(*fields)
+        )
     return state
 
 
