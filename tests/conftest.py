@@ -103,3 +103,7 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+# The cast of the workflow (tests/cast.py), for every test folder.
+from tests.cast import assessment_a, cast  # noqa: E402, F401

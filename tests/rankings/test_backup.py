@@ -16,9 +16,9 @@ from rankings.models import Publication
 from rankings.publishing import publication_checksum
 from scoring import workflow
 from scoring.models import Assessment, Evidence
+from tests.cast import YEAR, leaf
 from tests.conftest import database_state
 from tests.factories import load_small_province
-from tests.scoring.conftest import YEAR, cast, leaf  # noqa: F401 - cast is a fixture
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,8 @@ not allow, and nothing a refused request asked for is written."""
 import pytest
 
 from scoring.models import Assessment, CriteriaSet, Round
+from tests.cast import YEAR
 from tests.conftest import database_state
-
-from .conftest import YEAR
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,8 @@ from django.utils import timezone
 from scoring import workflow
 from scoring.models import Assessment, Round, Score, Stage, Transition
 from scoring.permissions import NotAllowed
+from tests.cast import YEAR, leaf, set_stage
 from tests.conftest import database_state
-
-from .conftest import YEAR, leaf, set_stage
 
 pytestmark = pytest.mark.django_db
 
@@ -377,7 +376,7 @@ def test_appraisers_only_list_assessments_of_their_sets(as_user, cast, self_asse
     assert "Sở An" in response.content.decode()
     # A council member with no assignment sees none.
     from scoring.permissions import APPRAISER
-    from tests.scoring.conftest import make_user
+    from tests.cast import make_user
 
     idle = make_user("idle", APPRAISER, is_staff=True)
     body = as_user(idle).get("/admin/scoring/assessment/").content.decode()

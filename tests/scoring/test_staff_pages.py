@@ -8,9 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from scoring.models import Assessment, AssessmentStatus, Evidence, Round, Score, Stage, Transition
+from tests.cast import YEAR, leaf, set_stage
 from tests.conftest import database_state
-
-from .conftest import YEAR, leaf, set_stage
 
 pytestmark = pytest.mark.django_db
 
