@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 NA = "na"
-_NUMBER = re.compile(r"^[+-]?\d+(?:\.(\d+))?$")
+_NUMBER = re.compile(r"^[+-]?[0-9]+(?:\.([0-9]+))?$")
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 MAX_POINTS_VALUE = Decimal("99999.99")
 
@@ -296,7 +296,11 @@ def parse_decimal(
             _("%(value)r has more than two decimals") % {"value": text},
         )
         return None
-    value = Decimal(text).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    raw = Decimal(text)
+    if abs(raw) > MAX_POINTS_VALUE:
+        problems.add(row.number, column, _("%(value)s is too large") % {"value": text})
+        return None
+    value = raw.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     if value < minimum:
         if minimum == 0:
             message = _("%(value)s is negative; it must be 0 or more") % {"value": text}
@@ -311,9 +315,6 @@ def parse_decimal(
             _("%(value)s is above the maximum of %(maximum)s")
             % {"value": text, "maximum": maximum},
         )
-        return None
-    if value > MAX_POINTS_VALUE:
-        problems.add(row.number, column, _("%(value)s is too large") % {"value": text})
         return None
     return value
 

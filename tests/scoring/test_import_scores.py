@@ -143,3 +143,10 @@ def test_a_file_without_the_note_column_keeps_the_notes(run, write, province):
     assert outcome.status == 0
     score = Score.objects.get(assessment__unit__code="so-a", criterion__code="1.1.2")
     assert (score.final_score, score.note) == (D("5.00"), "Chậm một nhiệm vụ")
+
+
+def test_a_huge_number_is_a_row_error_not_a_crash(run, write, province, unchanged_database):
+    with unchanged_database():
+        outcome = import_scores(run, write, HEADER + "so-a,1.1.1,4,100000000000000000000000000\n")
+    assert outcome.status == 1
+    assert "row 2, column final_score: 100000000000000000000000000 is too large" in outcome.err
