@@ -82,6 +82,15 @@ def next_stage(stage: str) -> str | None:
 
 
 def _lock_assessment(assessment_id: int) -> Assessment:
+    """Lock the round, then the assessment (always in that order: no deadlock with a stage
+    change, which locks the round). A write therefore sees the stage as it is when it commits:
+    an appraisal racing a stage change either lands before the change or is refused after it."""
+    round_id = (
+        Assessment.objects.filter(pk=assessment_id)
+        .values_list("criteria_set__round_id", flat=True)
+        .get()
+    )
+    Round.objects.select_for_update().filter(pk=round_id).values_list("pk").get()
     return (
         Assessment.objects.select_for_update(of=("self",))
         .select_related("unit", "criteria_set__round", "criteria_set__group")
