@@ -55,3 +55,14 @@ def summary(values: list[float]) -> dict[str, float]:
         "max": max(values),
         "n": len(values),
     }
+
+
+def git_state() -> dict[str, object]:
+    """Which code was measured: the commit and the files changed since (read-only git)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=PROJECT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD"), "changed": git("status", "--short").splitlines()}

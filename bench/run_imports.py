@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import OUT, PROJECT, PYTHON, check_db_name, env_for, psql, summary  # noqa: E402
+from common import OUT, PROJECT, PYTHON, check_db_name, env_for, git_state, psql, summary  # noqa: E402
 
 GROUP = "communes"
 TARGETS = {"import_scores": 30.0, "publish": 10.0}  # seconds, per year of 3,300 units
@@ -106,6 +106,7 @@ def main() -> None:
     }
     result = {
         "db": db,
+        "git": git_state(),
         "data": str(data),
         "units": sum(1 for _ in (data / "units.csv").open()) - 1,
         "years": years,

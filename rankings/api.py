@@ -19,6 +19,8 @@ from scoring.models import SIPAS_ELEMENTS
 from .caching import conditional
 from .models import Publication, PublishedField
 
+OPEN = {"Access-Control-Allow-Origin": "*"}  # public open data, readable from any site
+
 
 def money(value: Decimal | None) -> str | None:
     """A decimal as a string with exactly two decimals; None stays None."""
@@ -89,7 +91,7 @@ def rankings(request, year: int, group: str):
     publication = Publication.objects.current(year, group)
     if publication is None:
         return _not_found()
-    return conditional(request, [publication], lambda: _rankings(publication))
+    return conditional(request, [publication], lambda: _rankings(publication), OPEN)
 
 
 def _rankings(publication: Publication) -> JsonResponse:
@@ -133,7 +135,7 @@ def sipas(request, year: int, group: str):
     publication = Publication.objects.current(year, group)
     if publication is None:
         return _not_found()
-    return conditional(request, [publication], lambda: _sipas(publication))
+    return conditional(request, [publication], lambda: _sipas(publication), OPEN)
 
 
 def _sipas(publication: Publication) -> JsonResponse:

@@ -39,12 +39,24 @@ def validators(request, publications) -> tuple[str, int | None]:
     return f'"{digest.hexdigest()[:32]}"', newest
 
 
-def conditional(request, publications, build):
+def _label(response, etag, last_modified, headers) -> None:
+    response["ETag"] = etag
+    if last_modified is not None:
+        response["Last-Modified"] = http_date(last_modified)
+    patch_cache_control(response, public=True, max_age=300)
+    response["Vary"] = "Cookie, Accept-Language"
+    for name, value in headers.items():
+        response[name] = value
+
+
+def conditional(request, publications, build, headers=None):
     """Answer 304 when the reader already has this page; else serve it from the cache or build
-    it, and label it with its ETag and Last-Modified."""
+    it, and label it with its ETag and Last-Modified (a 304 carries them too)."""
+    headers = headers or {}
     etag, last_modified = validators(request, publications)
     not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if not_modified is not None:
+        _label(not_modified, etag, last_modified, headers)
         return not_modified
     # Signed-in people see their name in the header: their pages are built for them alone.
     shared = not request.user.is_authenticated
@@ -61,9 +73,5 @@ def conditional(request, publications, build):
             headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
             cache.set(key, (response.content, headers), CACHE_SECONDS)
     if response.status_code == 200:
-        response["ETag"] = etag
-        if last_modified is not None:
-            response["Last-Modified"] = http_date(last_modified)
-        patch_cache_control(response, public=True, max_age=300)
-        response["Vary"] = "Cookie, Accept-Language"
+        _label(response, etag, last_modified, headers)
     return response

@@ -107,7 +107,7 @@ def publish(
             problems.append(
                 _(
                     "version %(version)d is already published: a new version (an erratum) "
-                    "needs --reason"
+                    "needs a reason"
                 )
                 % {"version": latest.version}
             )

@@ -14,6 +14,7 @@ import django_filters
 from django.db.models import Avg
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
 from django_tables2.export import TableExport
@@ -171,11 +172,20 @@ def ranking(request, year: int, group: str):
     publication = _current(year, group)
 
     def build():
-        fields = list(
-            PublishedCriterion.objects.filter(publication=publication, parent_code="").order_by(
-                "position"
-            )
+        criteria = list(
+            PublishedCriterion.objects.filter(publication=publication).order_by("position")
         )
+        fields = [c for c in criteria if not c.parent_code]
+        for field in fields:
+            # The points a field is measured on: its self and survey leaves, not bonus/penalty.
+            field.scored_max = sum(
+                (
+                    c.max_points
+                    for c in criteria
+                    if c.field_code == field.code and c.kind in ("self", "survey")
+                ),
+                Decimal("0"),
+            )
         bands = sorted(publication.bands.all(), key=lambda b: -b.min_index)
         queryset = PublishedResult.objects.for_table(publication, [f.code for f in fields])
         band_filter = BandFilter(request.GET, queryset=queryset, bands=bands)
@@ -639,9 +649,18 @@ def open_data(request, year: int):
                 _csv(
                     [
                         ("group", "version", "published_at", "reason", "checksum"),
-                        *Publication.objects.filter(year=year)
-                        .order_by("group_code", "version")
-                        .values_list("group_code", "version", "published_at", "reason", "checksum"),
+                        *(
+                            (
+                                p.group_code,
+                                p.version,
+                                timezone.localtime(p.published_at).isoformat(),
+                                p.reason,
+                                p.checksum,
+                            )
+                            for p in Publication.objects.filter(year=year).order_by(
+                                "group_code", "version"
+                            )
+                        ),
                     ]
                 ),
             )

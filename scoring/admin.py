@@ -16,6 +16,7 @@ from . import admin_views, workflow
 from .models import (
     AppraiserAssignment,
     Assessment,
+    AssessmentStatus,
     Band,
     CriteriaSet,
     Criterion,
@@ -74,6 +75,13 @@ class RoundAdmin(admin.ModelAdmin):
             reverse("admin:scoring_round_progress", args=[obj.pk]),
             gettext("progress board"),
         )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm("scoring.drive_stages"):
+            actions.pop("open_next_stage", None)
+            actions.pop("copy_to_next_year", None)
+        return actions
 
     def _confirm(self, request, queryset, *, title, question, action):
         """Ask first (an intermediate page); act only on the confirmed POST."""
@@ -382,9 +390,21 @@ class AppraiserAssignmentAdmin(admin.ModelAdmin):
         return obj.field.criteria_set
 
 
+STATE_LABELS = {**dict(Stage.choices), **dict(AssessmentStatus.choices)}
+
+
 @admin.register(Transition)
 class TransitionAdmin(admin.ModelAdmin):
-    list_display = ["at", "round", "assessment", "from_state", "to_state", "user"]
+    list_display = ["at", "round", "assessment", "from_label", "to_label", "user", "note"]
+
+    @admin.display(description=_("from"))
+    def from_label(self, obj):
+        return STATE_LABELS.get(obj.from_state, obj.from_state)
+
+    @admin.display(description=_("to"))
+    def to_label(self, obj):
+        return STATE_LABELS.get(obj.to_state, obj.to_state)
+
     list_filter = ["round"]
     list_select_related = ["round", "assessment__unit", "user"]
 

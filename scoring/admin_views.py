@@ -47,12 +47,19 @@ class AppraisalForm(forms.Form):
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
             self.fields[f"na_{pk}"] = forms.BooleanField(required=False, label=_("not applicable"))
+            self.fields[f"note_{pk}"] = forms.CharField(
+                required=False,
+                max_length=5000,
+                label=_("public note"),
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
             self.fields[f"version_{pk}"] = forms.IntegerField(widget=forms.HiddenInput)
             self.initial.update(
                 {
                     f"value_{pk}": getattr(score, value_field),
                     f"reason_{pk}": getattr(score, f"{value_field}_reason"),
                     f"na_{pk}": score.not_applicable,
+                    f"note_{pk}": score.note,
                     f"version_{pk}": score.version,
                 }
             )
@@ -72,6 +79,7 @@ class AppraisalForm(forms.Form):
                 reason=data[f"reason_{score.pk}"],
                 flag=data.get(f"flag_{score.pk}", False),
                 not_applicable=data[f"na_{score.pk}"],
+                note=data[f"note_{score.pk}"] if f"note_{score.pk}" in self.data else None,
             )
             for score in self.scores
         ]
@@ -175,7 +183,7 @@ def appraise_view(model_admin, request, assessment_id: int):
             if score.pk in editable_ids:
                 row["fields"] = {
                     name: form[f"{name}_{score.pk}"]
-                    for name in ("value", "reason", "na", "version", "flag")
+                    for name in ("value", "reason", "na", "version", "flag", "note")
                     if f"{name}_{score.pk}" in form.fields
                 }
                 row["conflict_with"] = getattr(
@@ -246,16 +254,23 @@ def progress_view(model_admin, request, round_id: int):
                 if explanation:
                     cell["explained"] += 1
         leaf_counts = defaultdict(int)
+        self_counts = defaultdict(int)
         for criterion in criteria:
             if criterion.is_leaf:
                 leaf_counts[tops[criterion.pk]] += 1
+                if criterion.kind == Kind.SELF:
+                    self_counts[tops[criterion.pk]] += 1
         units = []
         for assessment in crit_set.assessments.select_related("unit").order_by("unit__name"):
             units.append(
                 {
                     "assessment": assessment,
                     "cells": [
-                        {**cells[(assessment.pk, f.code)], "total": leaf_counts[f.code]}
+                        {
+                            **cells[(assessment.pk, f.code)],
+                            "total": leaf_counts[f.code],
+                            "self_total": self_counts[f.code],
+                        }
                         for f in fields
                     ],
                 }

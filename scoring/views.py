@@ -15,7 +15,6 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -38,13 +37,26 @@ SHOW_ROUND_1 = {Stage.EXPLANATION, Stage.APPRAISAL_2, Stage.FINAL}
 SHOW_ROUND_2 = {Stage.FINAL}
 
 
+def time_left(deadline, now) -> str:
+    """“12 days 3 hours”, in the reader's language (Django's Vietnamese catalogue lacks it)."""
+    seconds = int((deadline - now).total_seconds())
+    days, hours, minutes = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60
+    if days:
+        return _("%(days)d days %(hours)d hours") % {"days": days, "hours": hours}
+    if hours:
+        return _("%(hours)d hours %(minutes)d minutes") % {"hours": hours, "minutes": minutes}
+    return _("%(minutes)d minutes") % {"minutes": max(minutes, 1)}
+
+
 def deadline_info(round_obj) -> dict:
+    """The current stage's deadline, whether it has passed, and the time left (Asia/Ho_Chi_Minh
+    for display; the comparison itself is between instants)."""
     deadline = round_obj.deadline_for(round_obj.stage)
     now = timezone.now()
     return {
         "deadline": deadline,
         "passed": deadline is not None and now > deadline,
-        "left": timeuntil(deadline, now) if deadline and deadline > now else "",
+        "left": time_left(deadline, now) if deadline and deadline > now else "",
     }
 
 
@@ -83,6 +95,17 @@ def _mode(user, assessment) -> str:
             continue
         return mode
     return "read"
+
+
+def _why_read_only(user, assessment) -> str:
+    """The reason the unit cannot change the assessment now (deadline, stage or lock)."""
+    stage = assessment.criteria_set.round.stage
+    check = check_explain if stage == Stage.EXPLANATION else check_self_edit
+    try:
+        check(user, assessment)
+    except NotAllowed as refusal:
+        return str(refusal)
+    return _("This assessment cannot be changed now.")
 
 
 def _page(request, assessment, mode, form=None, evidence_forms=None, explanation_form=None):
@@ -140,6 +163,7 @@ def _page(request, assessment, mode, form=None, evidence_forms=None, explanation
             "round": round_obj,
             "rows": rows,
             "mode": mode,
+            "read_only_reason": _why_read_only(request.user, assessment) if mode == "read" else "",
             "form": form,
             "explanation_form": explanation_form,
             "deadline": deadline_info(round_obj),
@@ -147,7 +171,11 @@ def _page(request, assessment, mode, form=None, evidence_forms=None, explanation
                 "leaves": len(leaves),
                 "scored": len(scored),
                 "without_evidence": sum(
-                    1 for r in scored if not r.evidence and r.score.self_score is not None
+                    1
+                    for r in scored
+                    if not r.evidence
+                    and r.score.self_score is not None
+                    and not r.score.self_method.strip()
                 ),
                 "claimed": claimed,
             },
@@ -201,7 +229,7 @@ def assessment_detail(request, year: int, unit: str):
         )
 
     if request.method == "POST":
-        messages.error(request, _("This assessment cannot be changed now."))
+        messages.error(request, _why_read_only(request.user, assessment))
         return redirect(request.path)
     return _page(request, assessment, mode)
 

@@ -62,7 +62,8 @@ class Conflict(Exception):
         super().__init__(
             _(
                 "Someone else changed these leaves after you opened the page: %(codes)s. "
-                "Nothing was saved; the page now shows their values."
+                "Nothing was saved: your values are kept in the form and theirs are shown in "
+                "red beside them. Save again to replace theirs."
             )
             % {"codes": ", ".join(codes)}
         )
@@ -116,6 +117,10 @@ def round_advance(*, round_id: int, user, to_stage: str) -> Round:
     check_drive(user)
     round_obj = Round.objects.select_for_update().get(pk=round_id)
     expected = next_stage(round_obj.stage)
+    if expected is None:
+        raise NotAllowed(
+            _("The round %(year)s is already in its final stage.") % {"year": round_obj.year}
+        )
     if to_stage != expected:
         raise NotAllowed(
             _("The round %(year)s is in “%(current)s”: the next stage can only be “%(next)s”.")
@@ -387,6 +392,7 @@ class AppraisalInput:
     reason: str = ""
     flag: bool = False
     not_applicable: bool = False
+    note: str | None = None  # the council's public note; None leaves it as it is
 
 
 @transaction.atomic
@@ -419,6 +425,8 @@ def scores_appraise(*, assessment_id: int, user, stage: str, items: list[Apprais
             values["not_applicable"] = item.not_applicable
         if stage == Stage.APPRAISAL_1:
             values["explanation_requested"] = item.flag
+        if item.note is not None:
+            values["note"] = item.note.strip()
         if all(getattr(score, k) == v for k, v in values.items()):
             continue
         check_appraise(user, assessment, field_of[criterion.pk], stage)

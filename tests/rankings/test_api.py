@@ -205,3 +205,12 @@ def test_decimals_are_exact_strings_with_two_places(client, run, write):
         for key in ("points", "max_points", "index"):
             whole, _, decimals = result[key].partition(".")
             assert len(decimals) == 2 and D(result[key]) == D(result[key]).quantize(D("0.01"))
+
+
+def test_a_304_carries_its_validators_and_stays_open_to_other_sites(client, run, write):
+    load_small_province(run, write)
+    first = client.get("/api/v1/rankings/2023/departments/")
+    again = client.get("/api/v1/rankings/2023/departments/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert again["ETag"] == first["ETag"]
+    assert again["Access-Control-Allow-Origin"] == "*"

@@ -72,7 +72,7 @@ def test_a_second_version_needs_a_reason_and_becomes_the_current_one(run, write)
     load_small_province(run, write)
     refused = run("publish", year=2023, group="departments")
     assert refused.status == 1
-    assert "needs --reason" in refused.err
+    assert "needs a reason" in refused.err
     assert Publication.objects.count() == 1
 
     content = "unit,criterion,self_score,final_score\nso-b,1.1.1,4,4\n"

@@ -270,7 +270,7 @@ def test_council_members_cannot_change_stages(as_user, cast):
         "/admin/scoring/round/",
         {"action": "open_next_stage", "_selected_action": [round_obj.pk], "confirmed": "yes"},
     )
-    assert response.status_code in (302, 403)
+    assert response.status_code in (200, 302, 403)  # the action is not even offered
     assert Round.objects.get(pk=round_obj.pk).stage == Stage.SELF_ASSESSMENT
     with pytest.raises(NotAllowed):
         workflow.round_advance(
@@ -364,7 +364,8 @@ def test_the_progress_board_counts_per_field(as_user, cast, self_assessed):
     assert response.status_code == 200
     body = response.content.decode()
     assert "Sở An" in body and "Sở Cần" in body
-    assert "2/2 · 0" in body  # field 1 of unit A: both self leaves scored, none appraised
+    assert "2/2 · 0/2" in body  # field 1 of unit A: both self leaves scored, none appraised
+    assert "0/0 · 0/1" in body  # field 2: a survey leaf, not self-assessed, no final score yet
 
 
 def test_appraisers_only_list_assessments_of_their_sets(as_user, cast, self_assessed, run, write):
@@ -401,3 +402,23 @@ def test_copying_criteria_sets_links_every_criterion(as_user, cast):
         D("6.00"),
     )
     assert copy.criteria_sets.get().bands.count() == 5
+
+
+def test_opening_a_stage_after_the_final_one_is_refused_not_a_500(as_user, cast):
+    round_obj = Round.objects.get(year=YEAR)
+    Round.objects.filter(pk=round_obj.pk).update(stage=Stage.FINAL)
+    client = as_user(cast["secretariat"])
+    data = {"action": "open_next_stage", "_selected_action": [round_obj.pk], "confirmed": "yes"}
+    response = client.post("/admin/scoring/round/", data, follow=True)
+    assert response.status_code == 200
+    assert "already in its final stage" in response.content.decode()
+    assert not Transition.objects.filter(round=round_obj, from_state=Stage.FINAL).exists()
+
+
+def test_the_council_writes_the_public_note_on_the_appraisal_page(as_user, cast, self_assessed):
+    score = Score.objects.get(assessment=self_assessed, criterion=leaf("1.1.2"))
+    data = form_data(self_assessed, {"1.1.2": ("5", "Chậm một nhiệm vụ", False)})
+    data[f"note_{score.pk}"] = "Trừ 1 điểm: chậm nhiệm vụ số 3"
+    assert as_user(cast["appraiser_1"]).post(appraise_url(self_assessed), data).status_code == 302
+    score.refresh_from_db()
+    assert score.note == "Trừ 1 điểm: chậm nhiệm vụ số 3"

@@ -236,7 +236,7 @@ def test_a_submitted_assessment_is_locked_for_the_unit(logged_in, cast, assessme
     assert response.status_code == 302
     assert database_state() == before
     follow = client.get(PAGE)
-    assert "cannot be changed now" in follow.content.decode()
+    assert "has been submitted and is locked" in follow.content.decode()  # the reason, not a shrug
 
 
 def test_submission_lists_the_leaves_still_missing(logged_in, cast, assessment_a, client):
