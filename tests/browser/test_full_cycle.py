@@ -32,6 +32,16 @@ class Visit:
         self.context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
         self.page.set_default_timeout(15_000)
+        # Every page, the admin's included, must satisfy the site's Content-Security-Policy.
+        self.violations = []
+        self.page.on(
+            "console",
+            lambda message: (
+                self.violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
         self.base_url = base_url
         self.screenshots = screenshots
 
@@ -218,4 +228,5 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
     result = next(r for r in data["results"] if r["unit"] == UNIT)
     assert result["index"] == "99.75"  # every point but the 0.25 the council kept
     assert data["version"] == 1 and len(data["results"]) == 20
+    assert visit.violations == []
     visit.context.close()

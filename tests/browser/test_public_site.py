@@ -24,7 +24,15 @@ def site(browser, live_server):
     )
     page = context.new_page()
     page.set_default_timeout(15_000)
+    violations = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page, live_server.url, context
+    assert violations == [], "a page broke the Content-Security-Policy"
     context.close()
 
 
