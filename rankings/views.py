@@ -165,6 +165,19 @@ def _criteria_changes(publication) -> dict:
     }
 
 
+def _download(request, table, name: str):
+    """``?_export=csv|xlsx``: the whole table (same sort and filter, every page) as a file;
+    otherwise configure the table's sorting and pages for the page and return None."""
+    export = request.GET.get("_export")
+    if TableExport.is_valid_format(export):
+        RequestConfig(request, paginate=False).configure(table)
+        return TableExport(export, table).response(f"{name}.{export}")
+    if export:
+        raise Http404(_("Unknown download format."))
+    RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+    return None
+
+
 def ranking(request, year: int, group: str):
     """The ranking table of a year and group. Queries: the publication, its fields, bands,
     the versions, the table (one query with the field indices as columns; two with a page
@@ -194,14 +207,9 @@ def ranking(request, year: int, group: str):
             "group": publication.group_name,
             "year": year,
         }
-        export = request.GET.get("_export")
-        if TableExport.is_valid_format(export):
-            RequestConfig(request, paginate=False).configure(table)
-            exporter = TableExport(export, table)
-            return exporter.response(f"cchc-{year}-{group}.{export}")
-        if export:
-            raise Http404(_("Unknown download format."))
-        RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+        download = _download(request, table, f"cchc-{year}-{group}")
+        if download is not None:
+            return download
         rows = list(table.paginated_rows)
         positions = {b.code: i for i, b in enumerate(bands)}
         chart = charts.ranking_bars(
@@ -257,11 +265,9 @@ def sipas(request, year: int, group: str):
             "group": publication.group_name,
             "year": year,
         }
-        export = request.GET.get("_export")
-        if TableExport.is_valid_format(export):
-            RequestConfig(request, paginate=False).configure(table)
-            return TableExport(export, table).response(f"sipas-{year}-{group}.{export}")
-        RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+        download = _download(request, table, f"sipas-{year}-{group}")
+        if download is not None:
+            return download
         rows = list(table.paginated_rows)
         chart = charts.ranking_bars(
             [

@@ -62,11 +62,23 @@ def _send(messages: list[tuple[str, str, str, list[str]]]) -> int:
         return 0
 
 
+def _stage_opened_text(round_obj: Round, stage: str) -> tuple[str, str]:
+    values = {
+        "year": round_obj.year,
+        "stage": Stage(stage).label,
+        "deadline": _deadline_text(round_obj, stage),
+    }
+    subject = _("[CCHC %(year)s] Stage opened: %(stage)s") % values
+    body = (
+        _("The stage “%(stage)s” of the %(year)s round is open.\nDeadline: %(deadline)s.") % values
+    )
+    return subject, body
+
+
 def stage_opened(round_id: int, stage: str) -> int:
     """Tell every unit (and the council, for appraisal stages) that a stage has opened."""
     with translation.override(settings.LANGUAGE_CODE):
         round_obj = Round.objects.get(pk=round_id)
-        stage_label = Stage(stage).label
         sender = settings.DEFAULT_FROM_EMAIL
         assessments = Assessment.objects.filter(criteria_set__round=round_obj).select_related(
             "unit"
@@ -98,30 +110,10 @@ def stage_opened(round_id: int, stage: str) -> int:
                     "deadline": _deadline_text(round_obj, stage),
                 }
             else:
-                subject = _("[CCHC %(year)s] Stage opened: %(stage)s") % {
-                    "year": round_obj.year,
-                    "stage": stage_label,
-                }
-                body = _(
-                    "The stage “%(stage)s” of the %(year)s round is open.\nDeadline: %(deadline)s."
-                ) % {
-                    "stage": stage_label,
-                    "year": round_obj.year,
-                    "deadline": _deadline_text(round_obj, stage),
-                }
+                subject, body = _stage_opened_text(round_obj, stage)
             messages.append((subject, body, sender, to))
         if stage in (Stage.APPRAISAL_1, Stage.APPRAISAL_2):
-            subject = _("[CCHC %(year)s] Stage opened: %(stage)s") % {
-                "year": round_obj.year,
-                "stage": stage_label,
-            }
-            body = _(
-                "The stage “%(stage)s” of the %(year)s round is open.\nDeadline: %(deadline)s."
-            ) % {
-                "stage": stage_label,
-                "year": round_obj.year,
-                "deadline": _deadline_text(round_obj, stage),
-            }
+            subject, body = _stage_opened_text(round_obj, stage)
             messages.append((subject, body, sender, _appraiser_addresses(round_obj)))
         return _send(messages)
 

@@ -362,6 +362,31 @@ def parse_text(
     return text
 
 
+def check_unit(
+    row: Row, units: dict, group, elsewhere: dict[str, str], problems: Problems, taken: str
+):
+    """The row's unit, or None with its problem recorded: missing, unknown, of another group, or
+    already in another group that year (``elsewhere``: unit code → group code; ``taken`` says
+    what, with %(code)s and %(group)s)."""
+    unit = units.get(row["unit"])
+    if row["unit"] == "":
+        problems.add(row.number, "unit", _("a value is required"))
+    elif unit is None:
+        problems.add(row.number, "unit", _("unknown unit %(code)r") % {"code": row["unit"]})
+    elif unit.group_id != group.pk:
+        problems.add(
+            row.number,
+            "unit",
+            _("%(code)s belongs to group %(group)r, not %(this)r")
+            % {"code": unit.code, "group": unit.group.code, "this": group.code},
+        )
+        return None
+    elif unit.code in elsewhere:
+        problems.add(row.number, "unit", taken % {"code": unit.code, "group": elsewhere[unit.code]})
+        return None
+    return unit
+
+
 def check_duplicates(rows: list[Row], key, problems: Problems, column: str, what: str) -> None:
     """Name every row that repeats the key of an earlier row."""
     first_seen: dict = {}

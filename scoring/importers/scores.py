@@ -12,7 +12,16 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 
 from scoring.models import Assessment, Kind, Score, Unit
 
-from .base import NA, Problems, Report, check_duplicates, parse_decimal, parse_text, read_table
+from .base import (
+    NA,
+    Problems,
+    Report,
+    check_duplicates,
+    check_unit,
+    parse_decimal,
+    parse_text,
+    read_table,
+)
 from .criteria import get_set
 
 REQUIRED = ("unit", "criterion", "self_score", "final_score")
@@ -38,27 +47,14 @@ def import_scores(path, *, year: int, group: str, progress=None) -> Report:
     for count, row in enumerate(rows, start=1):
         if progress and count % PROGRESS_EVERY == 0:
             progress(_("%(count)d rows checked") % {"count": count})
-        unit = units.get(row["unit"])
-        if row["unit"] == "":
-            problems.add(row.number, "unit", _("a value is required"))
-        elif unit is None:
-            problems.add(row.number, "unit", _("unknown unit %(code)r") % {"code": row["unit"]})
-        elif unit.group_id != crit_set.group_id:
-            problems.add(
-                row.number,
-                "unit",
-                _("%(code)s belongs to group %(group)r, not %(this)r")
-                % {"code": unit.code, "group": unit.group.code, "this": group},
-            )
-            unit = None
-        elif unit.code in elsewhere:
-            problems.add(
-                row.number,
-                "unit",
-                _("%(code)s is already assessed in group %(group)r in %(year)s")
-                % {"code": unit.code, "group": elsewhere[unit.code], "year": year},
-            )
-            unit = None
+        unit = check_unit(
+            row,
+            units,
+            crit_set.group,
+            elsewhere,
+            problems,
+            _("%(code)s is already assessed in group %(group)r in {year}").format(year=year),
+        )
         criterion = leaves.get(row["criterion"])
         if row["criterion"] == "":
             problems.add(row.number, "criterion", _("a value is required"))

@@ -12,7 +12,15 @@ from django.utils.translation import gettext as _
 from scoring.calculation import element_index
 from scoring.models import SIPAS_ELEMENTS, Round, SipasResult, Unit
 
-from .base import Problems, Report, assign_changed, check_duplicates, parse_decimal, read_table
+from .base import (
+    Problems,
+    Report,
+    assign_changed,
+    check_duplicates,
+    check_unit,
+    parse_decimal,
+    read_table,
+)
 from .criteria import get_group
 
 REQUIRED = ("unit", *SIPAS_ELEMENTS)
@@ -41,29 +49,14 @@ def import_sipas(path, *, year: int, group: str) -> Report:
 
 
 def _check_unit(row, units, group_obj, elsewhere, year, problems):
-    """The row's unit, or None with a problem recorded."""
-    unit = units.get(row["unit"])
-    if row["unit"] == "":
-        problems.add(row.number, "unit", _("a value is required"))
-    elif unit is None:
-        problems.add(row.number, "unit", _("unknown unit %(code)r") % {"code": row["unit"]})
-    elif unit.group_id != group_obj.pk:
-        problems.add(
-            row.number,
-            "unit",
-            _("%(code)s belongs to group %(group)r, not %(this)r")
-            % {"code": unit.code, "group": unit.group.code, "this": group_obj.code},
-        )
-        return None
-    elif unit.code in elsewhere:
-        problems.add(
-            row.number,
-            "unit",
-            _("%(code)s already has SIPAS results in group %(group)r in %(year)s")
-            % {"code": unit.code, "group": elsewhere[unit.code], "year": year},
-        )
-        return None
-    return unit
+    return check_unit(
+        row,
+        units,
+        group_obj,
+        elsewhere,
+        problems,
+        _("%(code)s already has SIPAS results in group %(group)r in {year}").format(year=year),
+    )
 
 
 def _units(rows, year, group_obj):
