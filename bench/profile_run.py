@@ -5,7 +5,8 @@ criteria of one year (``--year``, default the first), then runs ``import_scores`
 and ``publish`` of that year in this process, profiling ``import_scores`` and ``publish``.
 
 ``pages``: against the loaded ``cchc_bench``, builds each public page once with the cache cleared
-(the first request after a publication), under the profiler.
+(the first request after a publication), under the profiler; then serves it 200 times from the
+cache, and ``/health/live/`` 200 times, profiled together (``-cached-x200``, ``minimal-x200``).
 
 For each profiled call it writes ``bench/out/profiles/<name>.prof`` (open it with ``python -m
 pstats`` or snakeviz) and ``<name>.txt``: the wall time, the SQL statements (count and time by
@@ -40,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import OUT, PROJECT, PYTHON, check_db_name, env_for, psql  # noqa: E402
 
 GROUP = "communes"
+CACHED_REPEATS = 200  # requests served from the cache, profiled together
 PROFILES = OUT / "profiles"
 _TABLE = re.compile(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
 
@@ -155,6 +157,13 @@ def pages(db: str, year: int) -> None:
         with profiled(name):
             response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
+        with profiled(f"{name}-cached-x{CACHED_REPEATS}"):
+            for _i in range(CACHED_REPEATS):
+                response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+    with profiled(f"page-minimal-x{CACHED_REPEATS}"):
+        for _i in range(CACHED_REPEATS):
+            client.get("/health/live/")
 
 
 def main() -> None:

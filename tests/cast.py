@@ -19,6 +19,7 @@ from scoring.models import (
     Unit,
 )
 from scoring.permissions import APPRAISER, SECRETARIAT, UNIT_HEAD, UNIT_STAFF
+from scoring.roles import ensure_roles
 from tests.factories import CRITERIA, UNITS
 
 YEAR = 2024
@@ -37,6 +38,7 @@ def make_user(username, role=None, unit=None, **flags):
 
 @pytest.fixture
 def cast(db, run, write):
+    ensure_roles()  # a transactional test before may have emptied the groups of the migrations
     assert run("import_units", write("units.csv", UNITS)).status == 0
     outcome = run("import_criteria", write("c.csv", CRITERIA), year=YEAR, group="departments")
     assert outcome.status == 0

@@ -31,6 +31,7 @@ from scoring.models import (
     Unit,
 )
 from scoring.permissions import APPRAISER, ROLES, SECRETARIAT, UNIT_HEAD, UNIT_STAFF
+from scoring.roles import ensure_roles
 
 DATA = Path(scoring.__file__).resolve().parent / "demo" / "data"
 GROUPS = ("departments", "districts")
@@ -101,6 +102,7 @@ class Command(BaseCommand):
     def create_accounts(self) -> None:
         """Demo accounts, all with the password "demo" (hashed once: it is the same for all)."""
         password = make_password(DEMO_PASSWORD)
+        ensure_roles()
         roles = {group.name: group for group in Group.objects.filter(name__in=ROLES)}
 
         def account(username, *, role=None, unit=None, **flags):
