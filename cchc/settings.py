@@ -118,6 +118,10 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["cchc.routers.PublicReadsToReplica"]
 
+# Seconds a public page is served from a quick copy before its publication is checked again
+# (publishing refreshes every copy at once when the cache is shared, e.g. Redis).
+PUBLIC_PAGE_SECONDS = int(os.environ.get("PUBLIC_PAGE_SECONDS", "10"))
+
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

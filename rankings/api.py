@@ -16,7 +16,7 @@ from django.views.decorators.http import require_safe
 
 from scoring.models import SIPAS_ELEMENTS
 
-from .caching import conditional
+from .caching import conditional, published_page
 from .models import Publication, PublishedField
 
 OPEN = {"Access-Control-Allow-Origin": "*"}  # public open data, readable from any site
@@ -86,6 +86,7 @@ def index(request):
 
 
 @require_safe
+@published_page
 def rankings(request, year: int, group: str):
     # Queries: the publication, its versions, its results, their fields. Flat in the units.
     publication = Publication.objects.current(year, group)
@@ -130,6 +131,7 @@ def _rankings(publication: Publication) -> JsonResponse:
 
 
 @require_safe
+@published_page
 def sipas(request, year: int, group: str):
     # Queries: the publication, its SIPAS rows, its versions.
     publication = Publication.objects.current(year, group)

@@ -15,6 +15,7 @@ from scoring import calculation
 from scoring.models import SIPAS_ELEMENTS, CriteriaSet, Unit
 from scoring.results import field_codes, group_results, sipas_results
 
+from .caching import new_generation
 from .models import (
     Publication,
     PublishedBand,
@@ -113,6 +114,10 @@ def publish(
             )
         if problems:
             raise PublishRefused(problems)
+        # Quick copies of public pages are stale: now, and again once committed (a request
+        # between the two could have copied the previous version).
+        new_generation()
+        transaction.on_commit(new_generation)
         return _write(results, crit_set, latest, reason, published_at or timezone.now(), user)
 
 

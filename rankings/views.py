@@ -23,7 +23,7 @@ from scoring.calculation import quantize
 from scoring.models import SIPAS_ELEMENTS, Unit
 
 from . import charts
-from .caching import conditional
+from .caching import conditional, published_page
 from .models import (
     Publication,
     PublishedBand,
@@ -55,6 +55,7 @@ def _navigation() -> list[Publication]:
 # Home -------------------------------------------------------------------------------------------
 
 
+@published_page
 def home(request):
     """The latest published year: per group, band counts, average and its change, top three
     and the last unit, and the SIPAS summary. Queries: publications, previous averages, results,
@@ -178,6 +179,7 @@ def _download(request, table, name: str):
     return None
 
 
+@published_page
 def ranking(request, year: int, group: str):
     """The ranking table of a year and group. Queries: the publication, its fields, bands,
     the versions, the table (one query with the field indices as columns; two with a page
@@ -252,6 +254,7 @@ def ranking(request, year: int, group: str):
 # SIPAS ------------------------------------------------------------------------------------------
 
 
+@published_page
 def sipas(request, year: int, group: str):
     """The SIPAS ranking. Queries: the publication, its SIPAS rows, the navigation."""
     publication = _current(year, group)
@@ -301,6 +304,7 @@ def sipas(request, year: int, group: str):
 # Unit -------------------------------------------------------------------------------------------
 
 
+@published_page
 def unit(request, unit: str):
     """One unit over the years: index, rank and band (a line chart), SIPAS, the fields against
     the group average, every leaf of the chosen year with the council's public notes, the points
@@ -410,6 +414,7 @@ def unit(request, unit: str):
 # Methodology and versions -----------------------------------------------------------------------
 
 
+@published_page
 def methodology(request, year: int, group: str):
     """The criteria tree, the bands, the rules in plain words, and what changed since last
     year. Queries: the publication, its criteria, bands, last year's publication and criteria."""
@@ -441,6 +446,7 @@ def methodology(request, year: int, group: str):
     return conditional(request, [publication], build)
 
 
+@published_page
 def versions(request, year: int, group: str):
     """Every version of a year and group's publication, with its date, reason and checksum."""
     all_versions = list(
@@ -496,6 +502,7 @@ def _csv(rows) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+@published_page
 def open_data(request, year: int):
     """Every published table and every leaf result of a year, as CSV files with a codebook,
     in one zip. Queries per group are constant."""
