@@ -1,20 +1,34 @@
 """The Cần Thơ demo tells the seed article's story (domain.md §6), through the public API."""
 
+import io
 from collections import Counter
 from decimal import Decimal as D
 
 import pytest
+from django.core.management import call_command
 
 from scoring.models import Assessment, CriteriaSet, Round, Stage
+from scoring.roles import ensure_roles
 from tests.conftest import database_state
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def demo_data(django_db_setup, django_db_blocker):
+    """The demo, loaded once for the module (it takes seconds); each test's own changes are
+    rolled back, and the module leaves the database as the migrations made it."""
+    with django_db_blocker.unblock():
+        call_command("load_demo", stdout=io.StringIO())
+    yield
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+        ensure_roles()
+
+
 @pytest.fixture
-def demo(run):
-    outcome = run("load_demo")
-    assert outcome.status == 0, outcome.err
+def demo(demo_data, db):
+    return demo_data
 
 
 def test_loading_the_demo_twice_changes_nothing(run, demo):
