@@ -7,9 +7,11 @@ leaf's final score is exactly the file's value; the history of the score keeps w
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
+from scoring.bulk import db_datetime, insert_rows, record_creations
 from scoring.models import Assessment, Kind, Score, Unit
 
 from .base import (
@@ -42,19 +44,13 @@ def import_scores(path, *, year: int, group: str, progress=None) -> Report:
         .values_list("unit__code", "criteria_set__group__code")
     )
 
+    taken = _("%(code)s is already assessed in group %(group)r in {year}").format(year=year)
     has_note = "note" in rows[0].values  # an optional column left out leaves notes as they are
     values = []
     for count, row in enumerate(rows, start=1):
         if progress and count % PROGRESS_EVERY == 0:
             progress(_("%(count)d rows checked") % {"count": count})
-        unit = check_unit(
-            row,
-            units,
-            crit_set.group,
-            elsewhere,
-            problems,
-            _("%(code)s is already assessed in group %(group)r in {year}").format(year=year),
-        )
+        unit = check_unit(row, units, crit_set.group, elsewhere, problems, taken)
         criterion = leaves.get(row["criterion"])
         if row["criterion"] == "":
             problems.add(row.number, "criterion", _("a value is required"))
@@ -104,6 +100,52 @@ def import_scores(path, *, year: int, group: str, progress=None) -> Report:
     return _write(crit_set, values, has_note)
 
 
+# Every column of a new score: what the file gives, the rest as a new Score has it.
+NEW_SCORE = {
+    "self_method": "",
+    "not_applicable_requested": False,
+    "not_applicable_reason": "",
+    "appraisal_1_reason": "",
+    "explanation_requested": False,
+    "explanation": "",
+    "appraisal_2_reason": "",
+    "note": "",
+    "version": 1,
+}
+
+
+def _create(crit_set, to_create) -> None:
+    """Insert new scores and their creation history below the ORM (3,300 × 90 rows in seconds)."""
+    moment = timezone.now()
+    columns = [
+        "assessment_id",
+        "criterion_id",
+        *FIELDS[:-1],
+        *NEW_SCORE,
+        "updated_at",
+    ]
+    rows = []
+    for assessment_id, criterion_id, fields in to_create:
+        values = {**NEW_SCORE, **fields}
+        rows.append(
+            (
+                assessment_id,
+                criterion_id,
+                *(values[name] for name in FIELDS[:-1]),
+                *(values[name] for name in NEW_SCORE),
+                db_datetime(moment),
+            )
+        )
+    insert_rows(Score, columns, rows)
+    record_creations(
+        Score,
+        "s.assessment_id IN (SELECT id FROM scoring_assessment WHERE criteria_set_id = %s)",
+        [crit_set.pk],
+        "import",
+        moment,
+    )
+
+
 def _write(crit_set, values, has_note) -> Report:
     report = Report()
     with transaction.atomic():
@@ -124,7 +166,7 @@ def _write(crit_set, values, has_note) -> Report:
             assessment = assessments[unit.pk]
             score = existing.get((assessment.pk, criterion.pk))
             if score is None:
-                to_create.append(Score(assessment=assessment, criterion=criterion, **fields))
+                to_create.append((assessment.pk, criterion.pk, fields))
                 continue
             changed = False
             for name, value in fields.items():
@@ -137,7 +179,7 @@ def _write(crit_set, values, has_note) -> Report:
             else:
                 report.unchanged += 1
         if to_create:
-            bulk_create_with_history(to_create, Score, batch_size=2000)
+            _create(crit_set, to_create)
         if to_update:
             names = [*FIELDS, "version"] if has_note else [*FIELDS[:-1], "version"]
             bulk_update_with_history(to_update, Score, names, batch_size=2000)
