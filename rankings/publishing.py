@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from scoring import calculation
+from scoring.bulk import insert_rows
 from scoring.models import SIPAS_ELEMENTS, CriteriaSet, Unit
 from scoring.results import field_codes, group_results, sipas_results
 
@@ -198,31 +199,40 @@ def _write(results, crit_set, latest, reason, published_at, user) -> Publication
     for published, row in zip(rows, results.rows, strict=True):
         for position, field in enumerate(row.result.fields, start=1):
             field_rows.append(
-                PublishedField(
-                    result=published,
-                    code=field.code,
-                    title=titles[field.code],
-                    position=position,
-                    points=field.points,
-                    max_points=field.max_points,
-                    index=field.index,
+                (
+                    published.pk,
+                    field.code,
+                    titles[field.code],
+                    position,
+                    field.points,
+                    field.max_points,
+                    field.index,
                 )
             )
         for position, leaf in enumerate(leaves, start=1):
             score = row.scores.get(leaf.pk)
             leaf_rows.append(
-                PublishedLeaf(
-                    result=published,
-                    code=leaf.code,
-                    position=position,
-                    self_score=score.self_score if score else None,
-                    final_score=score.final_score if score else None,
-                    not_applicable=bool(score and score.not_applicable),
-                    note=score.note if score else "",
+                (
+                    published.pk,
+                    leaf.code,
+                    position,
+                    score.self_score if score else None,
+                    score.final_score if score else None,
+                    bool(score and score.not_applicable),
+                    score.note if score else "",
                 )
             )
-    PublishedField.objects.bulk_create(field_rows, batch_size=5000)
-    PublishedLeaf.objects.bulk_create(leaf_rows, batch_size=5000)
+    # Hundreds of thousands of rows at national scale: below the ORM (scoring.bulk).
+    insert_rows(
+        PublishedField,
+        ["result_id", "code", "title", "position", "points", "max_points", "index"],
+        field_rows,
+    )
+    insert_rows(
+        PublishedLeaf,
+        ["result_id", "code", "position", "self_score", "final_score", "not_applicable", "note"],
+        leaf_rows,
+    )
     PublishedSipas.objects.bulk_create(
         PublishedSipas(
             publication=publication,

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import NamedTuple
 
 TWO_PLACES = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -54,9 +55,9 @@ def final_score(appraisal_1: Decimal | None, appraisal_2: Decimal | None) -> Dec
     return appraisal_2 if appraisal_2 is not None else appraisal_1
 
 
-@dataclass(frozen=True)
-class Leaf:
-    """One leaf of a criteria set as scored for one unit."""
+class Leaf(NamedTuple):
+    """One leaf of a criteria set as scored for one unit (a tuple: a national group has
+    hundreds of thousands)."""
 
     code: str
     field: str  # code of the top-level field the leaf belongs to
@@ -107,8 +108,17 @@ def index_of(points: Decimal, max_points: Decimal) -> Decimal:
     """Points / maximum × 100, clamped to [0, 100], rounded half-up to two decimals."""
     if max_points <= 0:
         raise NoApplicableLeaves("the maximum is 0: no applicable self or survey leaf")
+    if points <= 0:
+        return ZERO
+    if points >= max_points:
+        return HUNDRED
+    if points == points.quantize(TWO_PLACES) and max_points == max_points.quantize(TWO_PLACES):
+        # Both in hundredths: the index in hundredths is p × 10000 / m, rounded half-up,
+        # computed in integers (exact, and much faster than fractions).
+        p, m = int(points.scaleb(2)), int(max_points.scaleb(2))
+        return Decimal((2 * p * 10000 + m) // (2 * m)).scaleb(-2).quantize(TWO_PLACES)
     ratio = Fraction(points) * 100 / Fraction(max_points)
-    return quantize(min(max(ratio, Fraction(0)), Fraction(100)))
+    return quantize(ratio)
 
 
 def _capped_contributions(leaves: Sequence[Leaf], kind: str, cap: Decimal) -> dict[str, Decimal]:

@@ -8,9 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from . import calculation
 from .models import Assessment, CriteriaSet, Criterion, Round, Score, SipasResult, Unit
+
+
+class ScoreValues(NamedTuple):
+    """What results need of a score: read as plain values (a national group has 300,000)."""
+
+    self_score: Decimal | None
+    appraisal_1: Decimal | None
+    appraisal_2: Decimal | None
+    not_applicable: bool
+    note: str
+
+    @property
+    def final_score(self) -> Decimal | None:
+        return calculation.final_score(self.appraisal_1, self.appraisal_2)
 
 
 @dataclass
@@ -20,7 +35,7 @@ class UnitRow:
     result: calculation.UnitResult
     band: calculation.BandRule | None
     rank: int
-    scores: dict[int, Score]  # criterion id → score
+    scores: dict[int, ScoreValues]  # criterion id → score
 
 
 @dataclass
@@ -64,26 +79,35 @@ def group_results(crit_set: CriteriaSet) -> GroupResults:
     leaves = results.leaves
     top = field_codes(criteria)
     assessments = list(crit_set.assessments.select_related("unit"))
-    scores: dict[int, dict[int, Score]] = {a.pk: {} for a in assessments}
-    for score in Score.objects.filter(assessment__criteria_set=crit_set):
-        scores[score.assessment_id][score.criterion_id] = score
+    scores: dict[int, dict[int, ScoreValues]] = {a.pk: {} for a in assessments}
+    for assessment_id, criterion_id, *values in Score.objects.filter(
+        assessment__criteria_set=crit_set
+    ).values_list(
+        "assessment_id",
+        "criterion_id",
+        "self_score",
+        "appraisal_1",
+        "appraisal_2",
+        "not_applicable",
+        "note",
+    ):
+        scores[assessment_id][criterion_id] = ScoreValues(*values)
 
+    static = [(leaf.pk, leaf.code, top[leaf.pk], leaf.kind, leaf.max_points) for leaf in leaves]
     computed = []
     for assessment in assessments:
         unit_scores = scores[assessment.pk]
         inputs = []
-        for leaf in leaves:
-            score = unit_scores.get(leaf.pk)
-            inputs.append(
-                calculation.Leaf(
-                    code=leaf.code,
-                    field=top[leaf.pk],
-                    kind=leaf.kind,
-                    max_points=leaf.max_points,
-                    final=score.final_score if score else None,
-                    not_applicable=bool(score and score.not_applicable),
+        for pk, code, field_code, kind, max_points in static:
+            score = unit_scores.get(pk)
+            if score is None:
+                inputs.append(calculation.Leaf(code, field_code, kind, max_points))
+            else:
+                inputs.append(
+                    calculation.Leaf(
+                        code, field_code, kind, max_points, score.final_score, score.not_applicable
+                    )
                 )
-            )
         try:
             result = calculation.unit_result(
                 inputs, bonus_cap=crit_set.bonus_cap, penalty_cap=crit_set.penalty_cap
