@@ -3,10 +3,12 @@ benchmark databases (never anyone else's) and small statistics."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import statistics
 import subprocess
+import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -57,12 +59,88 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+def code_dir() -> Path:
+    """The code under test: the working tree, or a snapshot of one commit (``--commit``)."""
+    return Path(os.environ.get("BENCH_CODE") or PROJECT)
+
+
+def select_code(commit: str | None) -> Path:
+    """With a commit, measure exactly that code: ``git archive`` (read-only) into
+    ``bench/out/code/<commit>/``, used by this process and the processes it starts. Without,
+    the working tree as it is (other people may be editing it)."""
+    if commit:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", commit],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        target = OUT / "code" / rev
+        if not (target / ".bench-commit").is_file():
+            target.mkdir(parents=True, exist_ok=True)
+            archive = subprocess.run(
+                ["git", "archive", "--format=tar", rev],
+                cwd=PROJECT,
+                capture_output=True,
+                check=True,
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+            (target / ".bench-commit").write_text(rev)
+        os.environ["BENCH_CODE"] = str(target)
+    return code_dir()
+
+
 def git_state() -> dict[str, object]:
-    """Which code was measured: the commit and the files changed since (read-only git)."""
+    """Which code was measured: the commit, the files changed since (read-only git) and a digest
+    of those changes, so that two measurements of the same code can be recognised."""
+
+    marker = code_dir() / ".bench-commit"
+    if marker.is_file():
+        return {"commit": marker.read_text(), "changed": [], "diff_sha": "", "snapshot": True}
 
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", *args], cwd=PROJECT, capture_output=True, text=True, check=False
-        ).stdout.strip()
+        ).stdout.rstrip("\n")
 
-    return {"commit": git("rev-parse", "HEAD"), "changed": git("status", "--short").splitlines()}
+    changed = [
+        line
+        for line in git("status", "--short", "--untracked-files=all").splitlines()
+        if not line[3:].startswith("bench/")
+    ]
+    digest = hashlib.sha256(git("diff", "HEAD", "--", ".", ":!bench").encode())
+    for line in changed:
+        if line.startswith("??") and Path(PROJECT / line[3:]).is_file():
+            digest.update(Path(PROJECT / line[3:]).read_bytes())
+    return {
+        "commit": git("rev-parse", "--short", "HEAD").strip(),
+        "changed": changed,
+        "diff_sha": digest.hexdigest()[:12] if changed else "",
+    }
+
+
+def cpu_busy(seconds: float = 2.0) -> float:
+    """Share of all CPUs busy over ``seconds``, from /proc/stat (whoever uses them)."""
+
+    def read() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(values), values[3] + values[4]  # total, idle + iowait
+
+    total_0, idle_0 = read()
+    time.sleep(seconds)
+    total_1, idle_1 = read()
+    return 1 - (idle_1 - idle_0) / max(total_1 - total_0, 1)
+
+
+def wait_quiet(limit: float = 0.15, max_wait: float = 600) -> dict[str, float]:
+    """Wait until the machine is idle (other people's test runs share these 2 cores), at most
+    ``max_wait`` seconds; returns what was seen, to keep beside the measurement."""
+    started = time.monotonic()
+    while True:
+        busy = cpu_busy()
+        waited = time.monotonic() - started
+        if busy < limit or waited > max_wait:
+            if busy >= limit:
+                print(f"  (machine still {busy:.0%} busy after {waited:.0f} s: measuring anyway)")
+            return {"busy_before": round(busy, 3), "waited_s": round(waited, 1)}

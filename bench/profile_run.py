@@ -38,7 +38,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import OUT, PROJECT, PYTHON, check_db_name, env_for, psql  # noqa: E402
+from common import (  # noqa: E402
+    OUT,
+    PYTHON,
+    check_db_name,
+    code_dir,
+    env_for,
+    git_state,
+    psql,
+    select_code,
+)
 
 GROUP = "communes"
 CACHED_REPEATS = 200  # requests served from the cache, profiled together
@@ -90,7 +99,9 @@ def profiled(name: str):
     wall = time.perf_counter() - started
     profiler.dump_stats(PROFILES / f"{name}.prof")
     text = io.StringIO()
-    text.write(f"{name}: {wall:.2f} s wall under cProfile\n{timer.report()}\n")
+    code = git_state()
+    text.write(f"{name}: {wall:.2f} s wall under cProfile; code {code['commit']}")
+    text.write(f" {code['changed'] or ''}\n{timer.report()}\n")
     for order in ("tottime", "cumulative"):
         text.write(f"\n--- top functions by {order} ---\n")
         stats = pstats.Stats(profiler, stream=text)
@@ -103,8 +114,8 @@ def profiled(name: str):
 def setup_django(db: str) -> None:
     os.environ.update(env_for(db))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cchc.settings")
-    sys.path.insert(0, str(PROJECT))
-    os.chdir(PROJECT)
+    sys.path.insert(0, str(code_dir()))
+    os.chdir(code_dir())
     import django
 
     django.setup()
@@ -124,7 +135,7 @@ def commands(data: Path, year: int | None) -> None:
         ["import_units", str(data / "units.csv")],
         ["import_criteria", *per_set, str(data / f"criteria-{year}.csv")],
     ):
-        subprocess.run([*manage, *args], cwd=PROJECT, env=env, check=True, capture_output=True)
+        subprocess.run([*manage, *args], cwd=code_dir(), env=env, check=True, capture_output=True)
     setup_django(db)
     from django.core.management import call_command
 
@@ -172,7 +183,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=OUT / "u3300")
     parser.add_argument("--year", type=int, help="commands: default the first; pages: 2024")
     parser.add_argument("--db", default="cchc_bench", help="pages: the loaded database")
+    parser.add_argument("--commit", help="measure this commit (a snapshot), not the work tree")
     args = parser.parse_args()
+    select_code(args.commit)
     if args.what == "commands":
         commands(args.data.resolve(), args.year)
     else:

@@ -2,8 +2,9 @@
 
 For each database it starts itself again with that database in ``DATABASE_URL`` (settings are
 read once per process), requests every public page through Django's test client inside
-``CaptureQueriesContext``, twice: built (the cache cleared first, as after a publication) and
-served from the cache. It records the status, the number of queries, the time spent in SQL
+``CaptureQueriesContext``, three times: built (the cache cleared first, as after a
+publication), revalidated (only the quick copies dropped: the page cache answers once the ETag's
+queries ran) and served again at once (from the quick copy). It records the status, the number of queries, the time spent in SQL
 and the page's size. The unit page is the unit in the middle of the latest ranking.
 
 Results: ``bench/out/results/queries.json`` and a table on stdout.
@@ -25,7 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import OUT, PROJECT, PYTHON, env_for  # noqa: E402
+from common import OUT, PYTHON, code_dir, env_for, git_state, select_code  # noqa: E402
+
+# built: cache cleared; revalidated: the page cache (keyed by ETag) answers after the queries
+# that make the ETag; cached: the same request again (quick copy, or the page cache before it).
+STATES = ("built", "revalidated", "cached")
 
 
 def pages(year: int, group: str, unit: str) -> dict[str, str]:
@@ -48,7 +53,7 @@ def pages(year: int, group: str, unit: str) -> dict[str, str]:
 
 def measure_here(year: int, group: str) -> dict:
     """In a process whose settings point at one database: every page's queries."""
-    sys.path.insert(0, str(PROJECT))
+    sys.path.insert(0, str(code_dir()))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cchc.settings")
     import django
 
@@ -60,6 +65,11 @@ def measure_here(year: int, group: str) -> dict:
 
     from rankings.models import Publication
 
+    try:  # since f3fa3c6: quick copies of pages, in front of the page cache
+        from rankings.caching import new_generation
+    except ImportError:
+        new_generation = None
+
     publication = Publication.objects.current(year, group)
     middle = publication.results.order_by("position")[publication.unit_count // 2]
     client = Client(HTTP_HOST="127.0.0.1")
@@ -67,9 +77,13 @@ def measure_here(year: int, group: str) -> dict:
     for name, path in pages(year, group, middle.unit_code).items():
         client.get(path)  # warm: templates, translations, the connection
         entry = {"path": path}
-        for state in ("built", "cached"):
+        for state in STATES:
             if state == "built":
                 cache.clear()  # the page is built, as on the first request after publishing
+            elif state == "revalidated":
+                if new_generation is None:
+                    continue
+                new_generation()  # quick copies dropped (as after PUBLIC_PAGE_SECONDS)
             with CaptureQueriesContext(connection) as captured:
                 started = time.perf_counter()
                 response = client.get(path)
@@ -91,7 +105,9 @@ def main() -> None:
     parser.add_argument("--year", type=int, default=2024)
     parser.add_argument("--group", default="communes")
     parser.add_argument("--here", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--commit", help="measure this commit (a snapshot), not the work tree")
     args = parser.parse_args()
+    select_code(args.commit)
     if args.here:
         print(json.dumps(measure_here(args.year, args.group)))
         return
@@ -100,7 +116,7 @@ def main() -> None:
     for db in databases:
         done = subprocess.run(
             [str(PYTHON), __file__, "--here", "--year", str(args.year), "--group", args.group],
-            cwd=PROJECT,
+            cwd=code_dir(),
             env=env_for(db),
             capture_output=True,
             text=True,
@@ -109,9 +125,11 @@ def main() -> None:
         measured[db] = json.loads(done.stdout.strip().splitlines()[-1])
     target = OUT / "results" / "queries.json"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(measured, indent=2))
+    target.write_text(json.dumps({"git": git_state(), **measured}, indent=2))
 
-    for state in ("built", "cached"):
+    for state in STATES:
+        if state not in next(iter(measured[databases[0]]["pages"].values())):
+            continue
         header = "".join(f" {measured[db]['units']:>6} u: queries, ms" for db in databases)
         print(f"\n{state + ' page':<24}{header}   flat")
         for name in measured[databases[0]]["pages"]:

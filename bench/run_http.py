@@ -3,7 +3,8 @@
 Runs ``collectstatic``, starts ``gunicorn cchc.wsgi --workers 2 --bind 127.0.0.1:8021`` in the
 production-like environment against ``cchc_bench`` (loaded by ``run_imports.py``), checks every
 URL answers 200, then runs ``wrk -t2 -c8 -d20s --latency`` on each URL, ``--repeats`` times
-(round-robin over the URLs), and takes the median of p50, p95 and requests/s. p95 comes from
+(round-robin over the URLs; before each run it waits, up to 10 minutes, for the machine to be
+idle, and records how busy it was), and takes the median of p50, p95 and requests/s. p95 comes from
 ``wrk_report.lua``. The gunicorn workers' peak RSS (``VmHWM``) is sampled throughout. Only
 127.0.0.1 is ever loaded, and every run is bounded by ``--duration``.
 
@@ -33,7 +34,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BENCH, OUT, PROJECT, PYTHON, env_for, git_state, psql, summary  # noqa: E402
+from common import (  # noqa: E402
+    BENCH,
+    OUT,
+    PROJECT,
+    PYTHON,
+    code_dir,
+    env_for,
+    git_state,
+    psql,
+    select_code,
+    summary,
+    wait_quiet,
+)  # noqa: E402
 
 TARGET_RATIO = 3.0
 MINIMAL = "minimal view /health/live/"
@@ -108,15 +121,17 @@ def wrk(url: str, args, bust: bool = False) -> dict:
         url,
     ]
     env = {**os.environ, "WRK_BUST": "1" if bust else "0"}
+    quiet = wait_quiet()
     done = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     line = next(x for x in done.stdout.splitlines() if x.startswith("WRK_JSON "))
-    return json.loads(line.removeprefix("WRK_JSON "))
+    return {**json.loads(line.removeprefix("WRK_JSON ")), **quiet, "load_after": os.getloadavg()[0]}
 
 
 def report(label: str, name: str, result: dict) -> dict:
     print(
         f"  {label} {name:<28} p50 {result['p50_ms']:8.1f} ms  p95 {result['p95_ms']:8.1f} ms"
-        f"  {result['rps']:8.1f} req/s  errors {result['errors']} non-2xx {result['non_2xx']}",
+        f"  {result['rps']:8.1f} req/s  errors {result['errors']} non-2xx {result['non_2xx']}"
+        f"  (CPU {result['busy_before']:.0%} busy before, load {result['load_after']:.2f} after)",
         flush=True,
     )
     return result
@@ -164,7 +179,9 @@ def main() -> None:
     parser.add_argument("--year", type=int, default=2024)
     parser.add_argument("--group", default="communes")
     parser.add_argument("--unit", help="unit code for the unit page (default: middle rank)")
+    parser.add_argument("--commit", help="measure this commit (a snapshot), not the work tree")
     args = parser.parse_args()
+    select_code(args.commit)
     if not 1 <= args.duration <= 20:
         raise SystemExit("--duration must be 1 to 20 seconds: every load run stays bounded")
     env = env_for(args.db)
@@ -181,7 +198,7 @@ def main() -> None:
 
     subprocess.run(
         [str(PYTHON), "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=PROJECT,
+        cwd=code_dir(),
         env=env,
         check=True,
     )
@@ -195,7 +212,7 @@ def main() -> None:
             "--bind",
             f"{HOST}:{args.port}",
         ],
-        cwd=PROJECT,
+        cwd=code_dir(),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

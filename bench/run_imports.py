@@ -4,7 +4,8 @@ Drops and creates the database (``cchc_bench`` by default; only ``cchc_bench*`` 
 accepted), migrates, imports the units, then for every year found in the data folder runs
 ``import_criteria``, ``import_scores``, ``import_sipas`` and ``publish``, each as its own
 ``python manage.py`` process under ``/usr/bin/time -v``: wall time and peak memory ("Maximum
-resident set size"). Finally it imports the last year's scores a second time (the same file:
+resident set size"). Before each command it waits (up to 10 minutes) for the machine to be idle
+and records how busy it was, and the load average after. Finally it imports the last year's scores a second time (the same file:
 nothing changes) and records the database's size.
 
 Results: ``bench/out/results/imports-<db>.json`` and a table on stdout (median, min and max over
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -28,7 +30,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import OUT, PROJECT, PYTHON, check_db_name, env_for, git_state, psql, summary  # noqa: E402
+from common import (  # noqa: E402
+    OUT,
+    PYTHON,
+    check_db_name,
+    code_dir,
+    env_for,
+    git_state,
+    psql,
+    select_code,
+    summary,
+    wait_quiet,
+)  # noqa: E402
 
 GROUP = "communes"
 TARGETS = {"import_scores": 30.0, "publish": 10.0}  # seconds, per year of 3,300 units
@@ -38,11 +51,13 @@ def run(step: str, args: list[str], env: dict, logs: Path, year: int | None = No
     """One ``manage.py`` command under ``/usr/bin/time -v``; stops everything on a failure."""
     name = f"{year}-{step}" if year else step
     timing = logs / f"{name}.time"
+    quiet = wait_quiet()
+    code = git_state()
     started = time.perf_counter()
     with (logs / f"{name}.log").open("w") as log:
         done = subprocess.run(
             ["/usr/bin/time", "-v", "-o", str(timing), str(PYTHON), "manage.py", *args],
-            cwd=PROJECT,
+            cwd=code_dir(),
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -50,8 +65,21 @@ def run(step: str, args: list[str], env: dict, logs: Path, year: int | None = No
     wall = time.perf_counter() - started
     text = timing.read_text()
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
-    record = {"step": step, "year": year, "wall_s": round(wall, 3), "max_rss_mb": rss / 1024}
-    print(f"  {name:<28} {wall:8.2f} s  {rss / 1024:8.1f} MB", flush=True)
+    record = {
+        "step": step,
+        "year": year,
+        "wall_s": round(wall, 3),
+        "max_rss_mb": rss / 1024,
+        **quiet,
+        "load_after": os.getloadavg()[0],
+        "code": f"{code['commit']}+{code['diff_sha']}" if code["diff_sha"] else code["commit"],
+    }
+    print(
+        f"  {name:<28} {wall:8.2f} s  {rss / 1024:8.1f} MB"
+        f"   (CPU {quiet['busy_before']:.0%} busy before, load {record['load_after']:.2f} after,"
+        f" code {record['code']})",
+        flush=True,
+    )
     if done.returncode != 0:
         print((logs / f"{name}.log").read_text()[-3000:], file=sys.stderr)
         raise SystemExit(f"{name} failed (exit {done.returncode}); see {logs}")
@@ -62,7 +90,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=OUT / "u3300", help="generate.py's folder")
     parser.add_argument("--db", default="cchc_bench", help="database to (re)create: cchc_bench*")
+    parser.add_argument("--commit", help="measure this commit (a snapshot), not the work tree")
     args = parser.parse_args()
+    select_code(args.commit)
     db = check_db_name(args.db)
     data = args.data.resolve()
     years = sorted(int(p.stem.split("-")[1]) for p in data.glob("criteria-*.csv"))
