@@ -144,3 +144,14 @@ def wait_quiet(limit: float = 0.15, max_wait: float = 600) -> dict[str, float]:
             if busy >= limit:
                 print(f"  (machine still {busy:.0%} busy after {waited:.0f} s: measuring anyway)")
             return {"busy_before": round(busy, 3), "waited_s": round(waited, 1)}
+
+
+def ensure_static(env: dict[str, str]) -> None:
+    """Production settings need collected static files (a manifest) to render pages."""
+    if not (code_dir() / "staticfiles" / "staticfiles.json").is_file():
+        subprocess.run(
+            [str(PYTHON), "manage.py", "collectstatic", "--noinput", "-v0"],
+            cwd=code_dir(),
+            env=env,
+            check=True,
+        )

@@ -43,6 +43,7 @@ from common import (  # noqa: E402
     PYTHON,
     check_db_name,
     code_dir,
+    ensure_static,
     env_for,
     git_state,
     psql,
@@ -148,6 +149,7 @@ def commands(data: Path, year: int | None) -> None:
 
 
 def pages(db: str, year: int) -> None:
+    ensure_static(env_for(db))
     setup_django(db)
     from django.core.cache import cache
     from django.test import Client

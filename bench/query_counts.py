@@ -26,7 +26,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import OUT, PYTHON, code_dir, env_for, git_state, select_code  # noqa: E402
+from common import (  # noqa: E402
+    OUT,
+    PYTHON,
+    code_dir,
+    ensure_static,
+    env_for,
+    git_state,
+    select_code,
+)
 
 # built: cache cleared; revalidated: the page cache (keyed by ETag) answers after the queries
 # that make the ETag; cached: the same request again (quick copy, or the page cache before it).
@@ -113,6 +121,7 @@ def main() -> None:
         return
     databases = args.db or ["cchc_bench_small", "cchc_bench"]
     measured = {}
+    ensure_static(env_for(databases[0]))
     for db in databases:
         done = subprocess.run(
             [str(PYTHON), __file__, "--here", "--year", str(args.year), "--group", args.group],
