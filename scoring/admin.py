@@ -3,8 +3,11 @@
 Status fields are read-only here: stages change through workflow actions only.
 """
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -21,6 +24,7 @@ from .models import (
     CriteriaSet,
     Criterion,
     Evidence,
+    Kind,
     Membership,
     Round,
     Score,
@@ -194,16 +198,62 @@ class CriteriaSetAdmin(admin.ModelAdmin):
         )
 
     def get_readonly_fields(self, request, obj=None):
-        # Caps change the numbers: frozen once the set has scores.
-        if obj is not None and Score.objects.filter(assessment__criteria_set=obj).exists():
+        # Caps change the numbers: frozen once the set has scores or a publication.
+        if obj is not None and obj.tree_frozen():
             return ["round", "group", "bonus_cap", "penalty_cap"]
         return []
 
 
+class CriterionForm(forms.ModelForm):
+    """One criterion added or changed by hand. A set whose tree is frozen (scores or a
+    publication) is refused, as ``import_criteria`` refuses it; the parent must be of the same
+    set and not below the criterion itself. ``is_leaf`` and ``position`` follow from the tree."""
+
+    class Meta:
+        model = Criterion
+        fields = ["criteria_set", "code", "parent", "title", "guidance", "max_points", "kind"]
+
+    def clean(self):
+        data = super().clean()
+        crit_set, parent = data.get("criteria_set"), data.get("parent")
+        sets = {crit_set, self.instance.criteria_set if self.instance.pk else None} - {None}
+        if any(s.tree_frozen() for s in sets):
+            raise forms.ValidationError(
+                gettext(
+                    "This criteria set has scores or has been published: its criteria can no "
+                    "longer be changed."
+                )
+            )
+        if parent is not None and crit_set is not None:
+            if parent.criteria_set_id != crit_set.pk:
+                self.add_error("parent", gettext("The parent must belong to the same set."))
+            elif self.instance.pk and self._is_below_itself(parent):
+                self.add_error(
+                    "parent",
+                    gettext("A criterion cannot be placed under itself or its own sub-criteria."),
+                )
+        has_children = bool(self.instance.pk) and self.instance.children.exists()
+        if has_children:
+            data["kind"] = ""  # a parent has no kind; its maximum is the sum of its children
+        elif not data.get("kind"):
+            data["kind"] = Kind.SELF
+        return data
+
+    def _is_below_itself(self, parent) -> bool:
+        node = parent
+        while node is not None:
+            if node.pk == self.instance.pk:
+                return True
+            node = node.parent
+        return False
+
+
 @admin.register(Criterion)
 class CriterionAdmin(admin.ModelAdmin):
-    """Criteria come from import_criteria; once a set has scores they are read-only here."""
+    """Criteria come from import_criteria; one may be added or corrected here while the set has
+    neither scores nor a publication. The tree's rules are restored after every change."""
 
+    form = CriterionForm
     list_display = ["code", "title", "max_points", "kind", "criteria_set", "previous"]
     list_filter = ["criteria_set__round__year", "criteria_set__group", "kind"]
     list_select_related = ["criteria_set__round", "criteria_set__group", "previous"]
@@ -211,10 +261,7 @@ class CriterionAdmin(admin.ModelAdmin):
     raw_id_fields = ["parent", "previous", "criteria_set"]
 
     def has_change_permission(self, request, obj=None):
-        if (
-            obj is not None
-            and Score.objects.filter(criterion__criteria_set_id=obj.criteria_set_id).exists()
-        ):
+        if obj is not None and obj.criteria_set.tree_frozen():
             return False
         return super().has_change_permission(request, obj)
 
@@ -222,6 +269,24 @@ class CriterionAdmin(admin.ModelAdmin):
         return self.has_change_permission(request, obj) and super().has_delete_permission(
             request, obj
         )
+
+    def save_model(self, request, obj, form, change):
+        before = Criterion.objects.get(pk=obj.pk).criteria_set if change else None
+        super().save_model(request, obj, form, change)
+        for crit_set in {obj.criteria_set, before} - {None}:
+            crit_set.refresh_tree()
+
+    def delete_model(self, request, obj):
+        crit_set = obj.criteria_set
+        super().delete_model(request, obj)
+        crit_set.refresh_tree()
+
+    def delete_queryset(self, request, queryset):
+        # Each row passed has_delete_permission (the bulk action checks every object).
+        sets = list(CriteriaSet.objects.filter(criteria__in=queryset).distinct())
+        super().delete_queryset(request, queryset)
+        for crit_set in sets:
+            crit_set.refresh_tree()
 
 
 @admin.register(Assessment)
@@ -276,6 +341,40 @@ class AssessmentAdmin(admin.ModelAdmin):
         )
 
 
+class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
+    """simple-history's pages, for reading only.
+
+    Its per-version page is a form that saves whatever is posted ("revert") after checking only
+    the *view* permission, bypassing the workflow: a council member could rewrite any score of
+    any year that way. Every write of a score goes through ``workflow``, so the page shows the
+    version read-only and answers 403 to any POST, for everybody; and the history of an object
+    is shown only to those who may see the object in its list (404 otherwise).
+    """
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def _visible_or_404(self, request, object_id) -> None:
+        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            raise Http404
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._visible_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied
+        self._visible_or_404(request, object_id)
+        request.reading_history = True
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def get_readonly_fields(self, request, obj=None):
+        if getattr(request, "reading_history", False):
+            return [field.name for field in self.model._meta.fields]
+        return super().get_readonly_fields(request, obj)
+
+
 def _for_council(request, queryset, path_to_set: str):
     """The secretariat sees everything; a council member, the sets they appraise."""
     if request.user.is_superuser or request.user.has_perm("scoring.drive_stages"):
@@ -286,7 +385,7 @@ def _for_council(request, queryset, path_to_set: str):
 
 
 @admin.register(Score)
-class ScoreAdmin(SimpleHistoryAdmin):
+class ScoreAdmin(ReadOnlyHistoryAdmin):
     """Scores are read here; they change through the unit's pages, the appraisal page and the
     import commands, so that every change passes the workflow's checks."""
 
@@ -419,7 +518,7 @@ class TransitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SipasResult)
-class SipasResultAdmin(SimpleHistoryAdmin):
+class SipasResultAdmin(ReadOnlyHistoryAdmin):
     list_display = [
         "unit",
         "round",

@@ -5,6 +5,7 @@ Nothing here is public. The public reads frozen copies made by ``rankings.publis
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from uuid import uuid4
 
@@ -168,6 +169,47 @@ class CriteriaSet(models.Model):
             Band(criteria_set=self, code=code, label=label, min_index=min_index)
             for code, label, min_index in DEFAULT_BANDS
         )
+
+    def tree_frozen(self) -> bool:
+        """Scores point at its criteria, or its year and group were published: its tree can no
+        longer change (``import_criteria`` and the admin both refuse)."""
+        return (
+            Score.objects.filter(criterion__criteria_set=self).exists()
+            or self.group.publications.filter(year=self.round.year).exists()
+        )
+
+    def refresh_tree(self) -> None:
+        """Restore the tree's rules after a criterion was added, moved or removed one at a time
+        (the admin): a criterion with children is a parent, without a kind, its maximum the sum
+        of its children's; one without children is a leaf (of kind ``self`` unless it has one);
+        positions follow the tree, siblings in their former order."""
+        criteria = list(self.criteria.all())
+        children: dict[int | None, list[Criterion]] = {}
+        for criterion in criteria:
+            children.setdefault(criterion.parent_id, []).append(criterion)
+
+        def natural(code: str) -> list:
+            return [int(part) if part.isdigit() else part for part in re.split(r"[.\-_]", code)]
+
+        ordered: list[Criterion] = []
+
+        def walk(parent_id) -> Decimal:
+            total = Decimal("0.00")
+            for node in sorted(
+                children.get(parent_id, []), key=lambda c: (c.position, natural(c.code))
+            ):
+                ordered.append(node)
+                if children.get(node.pk):
+                    node.max_points, node.kind, node.is_leaf = walk(node.pk), "", False
+                else:
+                    node.kind, node.is_leaf = node.kind or Kind.SELF, True
+                total += node.max_points
+            return total
+
+        walk(None)
+        for position, node in enumerate(ordered, start=1):
+            node.position = position
+        Criterion.objects.bulk_update(ordered, ["max_points", "kind", "is_leaf", "position"])
 
 
 class Kind(models.TextChoices):

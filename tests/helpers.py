@@ -1,0 +1,69 @@
+"""Helpers shared by the tests that are not fixtures: reading forms out of pages."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+
+class _FormReader(HTMLParser):
+    """The fields a browser would post from the first ``<form method=post>`` of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[tuple[str, str]] = []
+        self._in_form = False
+        self._done = False
+        self._select: str | None = None
+        self._select_value: str | None = None
+        self._first_option: str | None = None
+        self._textarea: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self._done:
+            return
+        if tag == "form" and (attrs.get("method") or "").lower() == "post":
+            self._in_form = True
+        if not self._in_form:
+            return
+        name = attrs.get("name")
+        if tag == "input" and name:
+            kind = (attrs.get("type") or "text").lower()
+            if kind in ("submit", "button", "image", "reset", "file"):
+                return
+            if kind in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            self.fields.append((name, attrs.get("value") or ("on" if kind == "checkbox" else "")))
+        elif tag == "select" and name:
+            self._select, self._select_value, self._first_option = name, None, None
+        elif tag == "option" and self._select:
+            value = attrs.get("value") or ""
+            if self._first_option is None:
+                self._first_option = value
+            if "selected" in attrs:
+                self._select_value = value
+        elif tag == "textarea" and name:
+            self._textarea, self._text = name, []
+
+    def handle_endtag(self, tag):
+        if tag == "select" and self._select:
+            value = self._select_value if self._select_value is not None else self._first_option
+            self.fields.append((self._select, value or ""))
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            self.fields.append((self._textarea, "".join(self._text).lstrip("\n")))
+            self._textarea = None
+        elif tag == "form" and self._in_form:
+            self._in_form, self._done = False, True
+
+    def handle_data(self, data):
+        if self._textarea:
+            self._text.append(data)
+
+
+def form_fields(html: str) -> list[tuple[str, str]]:
+    """The (name, value) pairs the first POST form of ``html`` would send as it stands."""
+    reader = _FormReader()
+    reader.feed(html)
+    return reader.fields
