@@ -14,6 +14,11 @@ Environment variables:
 - ``SECURE_SSL_REDIRECT``: ``0`` behind a proxy that already redirects, or on loopback tests.
 - ``LOG_FORMAT``: ``json`` for one JSON object per log line (default: plain text).
 - ``DATABASE_REPLICA_URL``: a read replica that serves the public pages (rankings).
+- ``AXES_FAILURE_LIMIT`` (default 5), ``AXES_ADDRESS_FAILURE_LIMIT`` (default 20),
+  ``AXES_ACCOUNT_FAILURE_LIMIT`` (default 0, off): wrong passwords within the hour that stop
+  logins to one account from one address, from one address to any account, and to one account
+  from any address; 0 turns the last two off (``cchc/throttling.py``; docs/deployment.md,
+  "Login throttling").
 """
 
 import os
@@ -204,13 +209,27 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Login throttling: five failures lock the account and address for an hour.
+# Login throttling (django-axes with cchc.throttling, which gives each counter its own limit):
+# 5 failures lock one account from one address; 20 failures from one address, whatever the
+# accounts, lock that address (password spraying; higher because an office shares one address
+# behind NAT); optionally, failures against one account from all addresses together lock that
+# account (off by default: anyone with enough addresses could lock a named official out).
+# Failures are forgotten an hour after the latest one; a successful login forgets only that
+# account from that address.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_ADDRESS_FAILURE_LIMIT = int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", "20"))
+AXES_ACCOUNT_FAILURE_LIMIT = int(os.environ.get("AXES_ACCOUNT_FAILURE_LIMIT", "0"))
 AXES_COOLOFF_TIME = 1  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [
+    ["username", "ip_address"],
+    *([["ip_address"]] if AXES_ADDRESS_FAILURE_LIMIT > 0 else []),  # 0 turns it off
+    *([["username"]] if AXES_ACCOUNT_FAILURE_LIMIT > 0 else []),
+]
+AXES_HANDLER = "cchc.throttling.ThrottlingHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "cchc.throttling.client_address"  # reads PROXY_COUNT (no ipware here)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "scoring:assessments"
