@@ -8,7 +8,8 @@ Environment variables:
 - ``DATABASE_URL``: e.g. ``postgres://user@host:5432/cchc``; defaults to the SQLite file
   ``db.sqlite3`` in the project folder, so a fresh clone runs with no database server.
 - ``MEDIA_ROOT``: where evidence files are stored (default ``media/`` in the project folder).
-- ``CACHE_URL``: ``redis://host:6379/0`` for a shared cache (default: memory of each process).
+- ``CACHE_URL``: ``redis://host:6379/0`` for a shared cache (default: memory of each process,
+  at most ``CACHE_MAX_MB`` megabytes, 64 by default).
 - ``S3_BUCKET`` (+ ``S3_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``): keep
   evidence files in S3-compatible object storage (needs ``pip install .[s3]``).
 - ``SECURE_SSL_REDIRECT``: ``0`` behind a proxy that already redirects, or on loopback tests.
@@ -127,13 +128,21 @@ if os.environ.get("DATABASE_REPLICA_URL"):
 # (publishing refreshes every copy at once when the cache is shared, e.g. Redis).
 PUBLIC_PAGE_SECONDS = int(os.environ.get("PUBLIC_PAGE_SECONDS", "10"))
 
+# The cache of public pages and answers. Redis (CACHE_URL) is bounded by its own maxmemory
+# (docs/deployment.md); the per-process default by CACHE_MAX_MB in each worker.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": os.environ["CACHE_URL"],
     }
     if os.environ.get("CACHE_URL")
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {
+        "BACKEND": "cchc.cache.BoundedMemoryCache",
+        "OPTIONS": {
+            "MAX_ENTRIES": 1000,
+            "MAX_BYTES": int(os.environ.get("CACHE_MAX_MB", "64")) * 1024 * 1024,
+        },
+    }
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -86,7 +86,7 @@ def index(request):
 
 
 @require_safe
-@published_page
+@published_page(json=True)
 def rankings(request, year: int, group: str):
     # Queries: the publication, its versions, its results, their fields. Flat in the units.
     publication = Publication.objects.current(year, group)
@@ -131,7 +131,7 @@ def _rankings(publication: Publication) -> JsonResponse:
 
 
 @require_safe
-@published_page
+@published_page(json=True)
 def sipas(request, year: int, group: str):
     # Queries: the publication, its SIPAS rows, its versions.
     publication = Publication.objects.current(year, group)

@@ -1,33 +1,93 @@
 """Published pages change only with a new publication: answer 304 to a reader who has the page,
 and serve anonymous readers a copy built once per publication, language and query.
 
+Only the documented query parameters (``PARAMETERS``, the contract's "Public URLs") with a
+well-formed value reach a view, a cache key or an ETag: any other parameter is dropped before
+the view runs, so it neither changes the answer nor makes the server build it again, and a
+malformed value answers 400 without building anything. Views refuse a well-formed value that
+names nothing (an unknown band or column, a page past the end) with ``BadQuery`` or 404, and
+only 200 answers are stored, so the number of stored copies is bounded by the answers that
+really exist.
+
 Two layers. ``conditional`` builds a page at most once per publication (its key is the page's
 ETag, made from the publications' checksums). ``published_page`` answers a repeated request
 before any database query, from a copy kept a few seconds (``PUBLIC_PAGE_SECONDS``) or until
 the next publication: publishing bumps a generation number that is part of every key, at once
 for every process sharing the cache (Redis), within those seconds for per-process caches.
+
+A copy stored for other readers carries nothing of the request that built it: it is built only
+for an anonymous reader with no pending message; everybody else gets a page built for them
+alone, marked private, with no validator shared with the anonymous page.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date, parse_http_date
+from django.utils.translation import gettext as _
 
 CACHE_SECONDS = 24 * 3600
 KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Access-Control-Allow-Origin")
 
+# The documented parameters and the form of a well-formed value (ASCII only: "²" is no digit).
+PARAMETERS = {
+    "sort": re.compile(r"-?[a-z][a-z0-9_]{0,39}", re.ASCII),
+    "page": re.compile(r"[1-9][0-9]{0,5}", re.ASCII),
+    "band": re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*", re.ASCII),
+    "_export": re.compile(r"csv|xlsx", re.ASCII),
+    "year": re.compile(r"[12][0-9]{3}", re.ASCII),
+    "q": re.compile(r"[^\x00-\x1f\x7f]{1,100}"),
+    "units": re.compile(r"[a-z0-9-]{1,100}(?:,[a-z0-9-]{1,100}){1,2}", re.ASCII),
+}
+
+
+class BadQuery(Exception):
+    """A documented parameter with a value that is malformed or names nothing: answered 400."""
+
+
+def clean_query(query: QueryDict, allowed: tuple[str, ...]) -> QueryDict:
+    """Only the ``allowed`` parameters, each given once with a well-formed value; an empty value
+    counts as absent. Raises ``BadQuery`` for anything else among them."""
+    cleaned = QueryDict(mutable=True)
+    for name in allowed:
+        values = [value for value in query.getlist(name) if value != ""]
+        if not values:
+            continue
+        if len(values) > 1:
+            raise BadQuery(_("The parameter %(name)s is given more than once.") % {"name": name})
+        if not PARAMETERS[name].fullmatch(values[0]):
+            raise BadQuery(_("The value of %(name)s is not valid.") % {"name": name})
+        cleaned[name] = values[0]
+    cleaned._mutable = False
+    return cleaned
+
+
+def shareable(request) -> bool:
+    """A page built for this request may be stored for and served to other readers: the reader
+    is anonymous and has no pending message (which the page would show). Counting messages
+    does not consume them."""
+    if not hasattr(request, "_cchc_shareable"):
+        pending = getattr(request, "_messages", None)
+        request._cchc_shareable = not request.user.is_authenticated and not (
+            pending is not None and len(messages.get_messages(request))
+        )
+    return request._cchc_shareable
+
 
 def validators(request, publications) -> tuple[str, int | None]:
     """An ETag from what the page shows (its publications' checksums, the language, the path
-    and query, and the newest publication of all, since pages list the published years) and
-    the time of the newest publication shown."""
+    and the cleaned query, and the newest publication of all, since pages list the published
+    years) and the time of the newest publication shown."""
     from .models import Publication
 
     newest_anywhere = Publication.objects.order_by("-pk").values_list("pk", flat=True).first()
@@ -58,19 +118,31 @@ def _label(response, etag, last_modified, headers) -> None:
         response[name] = value
 
 
+def _private(response):
+    """A page built for one reader: never stored by a shared cache, never validated against
+    the anonymous copy."""
+    patch_cache_control(response, private=True, no_cache=True)
+    response["Vary"] = "Cookie, Accept-Language"
+    return response
+
+
 def conditional(request, publications, build, headers=None):
     """Answer 304 when the reader already has this page; else serve it from the cache or build
-    it, and label it with its ETag and Last-Modified (a 304 carries them too)."""
+    it, and label it with its ETag and Last-Modified (a 304 carries them too). A reader whose
+    page is their own (``shareable``) gets it built, private and without validators."""
     headers = headers or {}
+    if not shareable(request):
+        response = build()
+        for name, value in headers.items():
+            response[name] = value
+        return _private(response)
     etag, last_modified = validators(request, publications)
     not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if not_modified is not None:
         _label(not_modified, etag, last_modified, headers)
         return not_modified
-    # Signed-in people see their name in the header: their pages are built for them alone.
-    shared = not request.user.is_authenticated
     key = f"cchc:page:{etag}"
-    stored = cache.get(key) if shared else None
+    stored = cache.get(key)
     if stored is not None:
         content, headers = stored
         response = HttpResponse(content)
@@ -78,7 +150,7 @@ def conditional(request, publications, build, headers=None):
             response[name] = value
     else:
         response = build()
-        if shared and response.status_code == 200 and not response.streaming:
+        if response.status_code == 200 and not response.streaming:
             headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
             cache.set(key, (response.content, headers), CACHE_SECONDS)
     if response.status_code == 200:
@@ -97,46 +169,80 @@ def new_generation() -> None:
         cache.set(GENERATION_KEY, 1, None)
 
 
-def published_page(view):
-    """Serve anonymous GET and HEAD requests for public pages from a quick copy, before the
-    view runs any query; the view's own ``conditional`` builds and validates on a miss."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        seconds = getattr(settings, "PUBLIC_PAGE_SECONDS", 10)
-        if request.method not in ("GET", "HEAD") or not seconds or request.user.is_authenticated:
-            return view(request, *args, **kwargs)
-        generation = cache.get(GENERATION_KEY, 0)
-        digest = hashlib.sha256(
-            "\0".join(
-                (
-                    request.path,
-                    request.GET.urlencode(),
-                    translation.get_language() or "",
-                    str(generation),
-                )
-            ).encode()
-        ).hexdigest()
-        key = f"cchc:quick:{digest}"
-        stored = cache.get(key)
-        if stored is not None:
-            etag, last_modified, content, headers = stored
-            not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
-            response = not_modified if not_modified is not None else HttpResponse(content)
-            for name, value in headers.items():
-                if not_modified is None or name != "Content-Type":
-                    response[name] = value
-            _label(response, etag, last_modified, {})
-            return response
-        response = view(request, *args, **kwargs)
-        if response.status_code == 200 and response.has_header("ETag") and not response.streaming:
-            headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
-            last_modified = (
-                int(parse_http_date(response["Last-Modified"]))
-                if response.has_header("Last-Modified")
-                else None
-            )
-            cache.set(key, (response["ETag"], last_modified, response.content, headers), seconds)
+def bad_request(request, message: str, *, json: bool = False):
+    if json:
+        response = JsonResponse({"detail": message}, status=400)
+        response["Access-Control-Allow-Origin"] = "*"
         return response
+    return HttpResponseBadRequest(
+        render_to_string("400.html", {"message": message}, request=request)
+    )
 
-    return wrapper
+
+def published_page(*parameters: str, json: bool = False):
+    """Decorate a public view that reads only published rows.
+
+    ``parameters`` are the documented query parameters the view reads: they alone reach it
+    (``request.GET`` and the query string are replaced by the cleaned ones), a malformed one
+    answers 400 (in JSON with ``json``), and so does a ``BadQuery`` the view raises. Anonymous
+    GET and HEAD requests are then served from a quick copy before the view runs any query; the
+    view's own ``conditional`` builds and validates on a miss."""
+
+    unknown = set(parameters) - set(PARAMETERS)
+    if unknown:
+        raise ValueError(f"undocumented query parameters: {sorted(unknown)}")
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            try:
+                request.GET = clean_query(request.GET, parameters)
+            except BadQuery as error:
+                return bad_request(request, str(error), json=json)
+            request.META["QUERY_STRING"] = request.GET.urlencode()
+            try:
+                return _quick(view, request, *args, **kwargs)
+            except BadQuery as error:
+                return bad_request(request, str(error), json=json)
+
+        return wrapper
+
+    return decorator
+
+
+def _quick(view, request, *args, **kwargs):
+    seconds = getattr(settings, "PUBLIC_PAGE_SECONDS", 10)
+    if request.method not in ("GET", "HEAD") or not seconds or not shareable(request):
+        return view(request, *args, **kwargs)
+    generation = cache.get(GENERATION_KEY, 0)
+    digest = hashlib.sha256(
+        "\0".join(
+            (
+                request.path,
+                request.GET.urlencode(),
+                translation.get_language() or "",
+                str(generation),
+            )
+        ).encode()
+    ).hexdigest()
+    key = f"cchc:quick:{digest}"
+    stored = cache.get(key)
+    if stored is not None:
+        etag, last_modified, content, headers = stored
+        not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
+        response = not_modified if not_modified is not None else HttpResponse(content)
+        for name, value in headers.items():
+            if not_modified is None or name != "Content-Type":
+                response[name] = value
+        _label(response, etag, last_modified, {})
+        return response
+    response = view(request, *args, **kwargs)
+    if response.status_code == 200 and response.has_header("ETag") and not response.streaming:
+        headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
+        last_modified = (
+            int(parse_http_date(response["Last-Modified"]))
+            if response.has_header("Last-Modified")
+            else None
+        )
+        cache.set(key, (response["ETag"], last_modified, response.content, headers), seconds)
+    return response

@@ -4,26 +4,26 @@ Last-Modified from the publications it shows)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from collections import defaultdict
 from decimal import Decimal
 
 import django_filters
+from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import Avg
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
-from django_tables2.export import TableExport
 
 from scoring.calculation import quantize
 from scoring.models import SIPAS_ELEMENTS, Unit
 
 from . import charts
-from .caching import conditional, published_page
+from .caching import BadQuery, conditional, published_page
+from .exports import csv_bytes, download
 from .models import (
     Publication,
     PublishedBand,
@@ -55,7 +55,7 @@ def _navigation() -> list[Publication]:
 # Home -------------------------------------------------------------------------------------------
 
 
-@published_page
+@published_page()
 def home(request):
     """The latest published year: per group, band counts, average and its change, top three
     and the last unit, and the SIPAS summary. Queries: publications, previous averages, results,
@@ -166,20 +166,26 @@ def _criteria_changes(publication) -> dict:
     }
 
 
-def _download(request, table, name: str):
-    """``?_export=csv|xlsx``: the whole table (same sort and filter, every page) as a file;
-    otherwise configure the table's sorting and pages for the page and return None."""
+def _configure(request, table, name: str, *, sheet: str):
+    """Sort and paginate the table from the (cleaned) query; with ``?_export=csv|xlsx`` return
+    the whole table (same sort and filter, every page) as a file, else None. A sort that names
+    no sortable column or a page past the end answers 400 or 404, never another copy of the
+    first page."""
+    sort = request.GET.get("sort")
+    if sort and sort.lstrip("-") not in {c.name for c in table.columns if c.orderable}:
+        raise BadQuery(_("The table cannot be sorted by %(column)s.") % {"column": sort})
     export = request.GET.get("_export")
-    if TableExport.is_valid_format(export):
-        RequestConfig(request, paginate=False).configure(table)
-        return TableExport(export, table).response(f"{name}.{export}")
     if export:
-        raise Http404(_("Unknown download format."))
-    RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+        RequestConfig(request, paginate=False).configure(table)
+        return download(list(table.as_values()), export=export, filename=name, sheet=sheet)
+    try:
+        RequestConfig(request, paginate={"per_page": PAGE_SIZE, "silent": False}).configure(table)
+    except (EmptyPage, PageNotAnInteger):
+        raise Http404(_("There is no such page.")) from None
     return None
 
 
-@published_page
+@published_page("sort", "page", "band", "_export")
 def ranking(request, year: int, group: str):
     """The ranking table of a year and group. Queries: the publication, its fields, bands,
     the versions, the table (one query with the field indices as columns; two with a page
@@ -204,14 +210,16 @@ def ranking(request, year: int, group: str):
         bands = sorted(publication.bands.all(), key=lambda b: -b.min_index)
         queryset = PublishedResult.objects.for_table(publication, [f.code for f in fields])
         band_filter = BandFilter(request.GET, queryset=queryset, bands=bands)
+        if request.GET.get("band") and not band_filter.is_valid():
+            raise BadQuery(_("There is no band %(band)s.") % {"band": request.GET["band"]})
         table = RankingTable(band_filter.qs, extra_columns=field_columns(fields))
         table.caption = _("%(group)s, %(year)s: ranking by the administrative reform index") % {
             "group": publication.group_name,
             "year": year,
         }
-        download = _download(request, table, f"cchc-{year}-{group}")
-        if download is not None:
-            return download
+        export = _configure(request, table, f"cchc-{year}-{group}", sheet=f"{year} {group}")
+        if export is not None:
+            return export
         rows = list(table.paginated_rows)
         positions = {b.code: i for i, b in enumerate(bands)}
         chart = charts.ranking_bars(
@@ -254,7 +262,7 @@ def ranking(request, year: int, group: str):
 # SIPAS ------------------------------------------------------------------------------------------
 
 
-@published_page
+@published_page("sort", "page", "_export")
 def sipas(request, year: int, group: str):
     """The SIPAS ranking. Queries: the publication, its SIPAS rows, the navigation."""
     publication = _current(year, group)
@@ -268,9 +276,9 @@ def sipas(request, year: int, group: str):
             "group": publication.group_name,
             "year": year,
         }
-        download = _download(request, table, f"sipas-{year}-{group}")
-        if download is not None:
-            return download
+        export = _configure(request, table, f"sipas-{year}-{group}", sheet=f"SIPAS {year}")
+        if export is not None:
+            return export
         rows = list(table.paginated_rows)
         chart = charts.ranking_bars(
             [
@@ -304,7 +312,7 @@ def sipas(request, year: int, group: str):
 # Unit -------------------------------------------------------------------------------------------
 
 
-@published_page
+@published_page("year")
 def unit(request, unit: str):
     """One unit over the years: index, rank and band (a line chart), SIPAS, the fields against
     the group average, every leaf of the chosen year with the council's public notes, the points
@@ -323,7 +331,7 @@ def unit(request, unit: str):
 
     def build():
         chosen = results[-1]
-        if request.GET.get("year", "").isdigit():
+        if "year" in request.GET:
             chosen = next(
                 (r for r in results if r.publication.year == int(request.GET["year"])), None
             )
@@ -414,7 +422,7 @@ def unit(request, unit: str):
 # Methodology and versions -----------------------------------------------------------------------
 
 
-@published_page
+@published_page()
 def methodology(request, year: int, group: str):
     """The criteria tree, the bands, the rules in plain words, and what changed since last
     year. Queries: the publication, its criteria, bands, last year's publication and criteria."""
@@ -446,7 +454,7 @@ def methodology(request, year: int, group: str):
     return conditional(request, [publication], build)
 
 
-@published_page
+@published_page()
 def versions(request, year: int, group: str):
     """Every version of a year and group's publication, with its date, reason and checksum."""
     all_versions = list(
@@ -494,15 +502,7 @@ The rules of calculation: see the methodology page of each year and group.
 """
 
 
-def _csv(rows) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for row in rows:
-        writer.writerow(["" if value is None else value for value in row])
-    return buffer.getvalue().encode("utf-8")
-
-
-@published_page
+@published_page()
 def open_data(request, year: int):
     """Every published table and every leaf result of a year, as CSV files with a codebook,
     in one zip. Queries per group are constant."""
@@ -521,7 +521,7 @@ def open_data(request, year: int):
                 criteria = {c.code: c for c in publication.criteria.all()}
                 bundle.writestr(
                     f"rankings-{code}.csv",
-                    _csv(
+                    csv_bytes(
                         [
                             (
                                 "year",
@@ -556,7 +556,7 @@ def open_data(request, year: int):
                 )
                 bundle.writestr(
                     f"fields-{code}.csv",
-                    _csv(
+                    csv_bytes(
                         [
                             ("unit", "field", "title", "points", "max_points", "index"),
                             *PublishedField.objects.filter(result__publication=publication)
@@ -611,10 +611,10 @@ def open_data(request, year: int):
                             note,
                         )
                     )
-                bundle.writestr(f"leaves-{code}.csv", _csv(leaves))
+                bundle.writestr(f"leaves-{code}.csv", csv_bytes(leaves))
                 bundle.writestr(
                     f"criteria-{code}.csv",
-                    _csv(
+                    csv_bytes(
                         [
                             ("code", "parent", "title", "max_points", "kind", "previous_code"),
                             *(
@@ -633,7 +633,7 @@ def open_data(request, year: int):
                 )
                 bundle.writestr(
                     f"bands-{code}.csv",
-                    _csv(
+                    csv_bytes(
                         [
                             ("code", "label", "min_index"),
                             *publication.bands.order_by("-min_index").values_list(
@@ -650,7 +650,7 @@ def open_data(request, year: int):
                 if sipas_rows:
                     bundle.writestr(
                         f"sipas-{code}.csv",
-                        _csv(
+                        csv_bytes(
                             [
                                 ("rank", "unit", "name", "index", *SIPAS_ELEMENTS, "change"),
                                 *sipas_rows,
@@ -659,7 +659,7 @@ def open_data(request, year: int):
                     )
             bundle.writestr(
                 "versions.csv",
-                _csv(
+                csv_bytes(
                     [
                         ("group", "version", "published_at", "reason", "checksum"),
                         *(
