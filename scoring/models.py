@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .validators import validate_multi_line, validate_single_line
+
 POINTS = {"max_digits": 7, "decimal_places": 2}
 PERCENT = {
     "max_digits": 5,
@@ -37,7 +39,7 @@ class UnitGroup(models.Model):
     """A group of units ranked together (city departments, districts, communes...)."""
 
     code = models.SlugField(_("code"), max_length=64, unique=True)
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200, validators=[validate_single_line])
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
     class Meta:
@@ -53,8 +55,10 @@ class Unit(models.Model):
     """An agency or locality that is scored. ``successor`` is the unit that took it over."""
 
     code = models.SlugField(_("code"), max_length=100, unique=True)
-    name = models.CharField(_("name"), max_length=255)
-    short_name = models.CharField(_("short name"), max_length=100, blank=True)
+    name = models.CharField(_("name"), max_length=255, validators=[validate_single_line])
+    short_name = models.CharField(
+        _("short name"), max_length=100, blank=True, validators=[validate_single_line]
+    )
     group = models.ForeignKey(
         UnitGroup, on_delete=models.PROTECT, related_name="units", verbose_name=_("group")
     )
@@ -228,7 +232,7 @@ class Criterion(models.Model):
     criteria_set = models.ForeignKey(
         CriteriaSet, on_delete=models.CASCADE, related_name="criteria", verbose_name=_("set")
     )
-    code = models.CharField(_("code"), max_length=32)
+    code = models.CharField(_("code"), max_length=32, validators=[validate_single_line])
     parent = models.ForeignKey(
         "self",
         on_delete=models.CASCADE,
@@ -237,8 +241,8 @@ class Criterion(models.Model):
         related_name="children",
         verbose_name=_("parent"),
     )
-    title = models.CharField(_("title"), max_length=500)
-    guidance = models.TextField(_("guidance"), blank=True)
+    title = models.CharField(_("title"), max_length=500, validators=[validate_single_line])
+    guidance = models.TextField(_("guidance"), blank=True, validators=[validate_multi_line])
     max_points = models.DecimalField(_("maximum points"), **POINTS)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind, blank=True)
     is_leaf = models.BooleanField(_("leaf"), default=True)
@@ -280,7 +284,7 @@ class Band(models.Model):
         CriteriaSet, on_delete=models.CASCADE, related_name="bands", verbose_name=_("set")
     )
     code = models.SlugField(_("code"), max_length=32)
-    label = models.CharField(_("label"), max_length=100)
+    label = models.CharField(_("label"), max_length=100, validators=[validate_single_line])
     min_index = models.DecimalField(_("lower bound"), **PERCENT)
 
     class Meta:
@@ -361,17 +365,25 @@ class Score(models.Model):
         Criterion, on_delete=models.PROTECT, related_name="scores", verbose_name=_("criterion")
     )
     self_score = models.DecimalField(_("self score"), **POINTS, null=True, blank=True)
-    self_method = models.TextField(_("how it was scored"), blank=True)
+    self_method = models.TextField(
+        _("how it was scored"), blank=True, validators=[validate_multi_line]
+    )
     not_applicable = models.BooleanField(_("not applicable"), default=False)
     not_applicable_requested = models.BooleanField(_("not applicable requested"), default=False)
-    not_applicable_reason = models.TextField(_("reason for not applicable"), blank=True)
+    not_applicable_reason = models.TextField(
+        _("reason for not applicable"), blank=True, validators=[validate_multi_line]
+    )
     appraisal_1 = models.DecimalField(_("round-1 appraisal"), **POINTS, null=True, blank=True)
-    appraisal_1_reason = models.TextField(_("round-1 reason"), blank=True)
+    appraisal_1_reason = models.TextField(
+        _("round-1 reason"), blank=True, validators=[validate_multi_line]
+    )
     explanation_requested = models.BooleanField(_("explanation requested"), default=False)
-    explanation = models.TextField(_("explanation"), blank=True)
+    explanation = models.TextField(_("explanation"), blank=True, validators=[validate_multi_line])
     appraisal_2 = models.DecimalField(_("round-2 appraisal"), **POINTS, null=True, blank=True)
-    appraisal_2_reason = models.TextField(_("round-2 reason"), blank=True)
-    note = models.TextField(_("public note"), blank=True)
+    appraisal_2_reason = models.TextField(
+        _("round-2 reason"), blank=True, validators=[validate_multi_line]
+    )
+    note = models.TextField(_("public note"), blank=True, validators=[validate_multi_line])
     version = models.PositiveIntegerField(_("version"), default=1)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -423,10 +435,14 @@ class Evidence(models.Model):
     original_name = models.CharField(_("original file name"), max_length=255, blank=True)
     size = models.PositiveBigIntegerField(_("size"), null=True, blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
-    document_number = models.CharField(_("document number"), max_length=100, blank=True)
+    document_number = models.CharField(
+        _("document number"), max_length=100, blank=True, validators=[validate_single_line]
+    )
     document_date = models.DateField(_("document date"), null=True, blank=True)
-    page = models.CharField(_("page"), max_length=50, blank=True)
-    description = models.CharField(_("description"), max_length=500, blank=True)
+    page = models.CharField(_("page"), max_length=50, blank=True, validators=[validate_single_line])
+    description = models.CharField(
+        _("description"), max_length=500, blank=True, validators=[validate_single_line]
+    )
     stage = models.CharField(
         _("stage"), max_length=20, choices=Stage, default=Stage.SELF_ASSESSMENT
     )
@@ -477,7 +493,7 @@ class Transition(models.Model):
         verbose_name=_("user"),
     )
     at = models.DateTimeField(_("at"), auto_now_add=True)
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), blank=True, validators=[validate_multi_line])
 
     class Meta:
         ordering = ["-at", "-pk"]

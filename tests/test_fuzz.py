@@ -147,6 +147,37 @@ def test_arbitrary_xlsx_content_never_breaks_an_import(
     attempt(run, write, command, str(path))
 
 
+@FUZZ
+@given(
+    numbers=st.lists(st.integers(min_value=0, max_value=1_048_580), min_size=1, max_size=8),
+    extra=st.lists(
+        st.tuples(st.integers(0, 7), st.integers(1, 16_384), st.sampled_from(["", "x", "so-z"])),
+        max_size=3,
+    ),
+    dimension=st.sampled_from([None, "A1", "A1:D2", "A1:XFD1048576", "B3:C4", "A1:A1048576"]),
+)
+def test_a_hand_built_sheet_is_read_whole_or_refused(
+    run, write, province, tmp_path, numbers, extra, dimension
+):
+    """Rows at any number, cells at any column, any declared dimension: either every unit of
+    the file is imported, or the file is refused and nothing is written."""
+    from scoring.models import Unit
+    from tests.scoring.test_import_limits import HEADER, inline, row_xml, write_xlsx
+
+    Unit.objects.filter(code__startswith="fuzz-").delete()  # examples share the database
+    rows = [row_xml(1, HEADER)]
+    codes = set()
+    for index, number in enumerate(numbers):
+        code = f"fuzz-{index}"
+        codes.add(code)
+        stray = "".join(inline(column, number, text) for i, column, text in extra if i == index)
+        rows.append(row_xml(number, (code, "Sở", "departments", "G"), extra=stray))
+    path = write_xlsx(tmp_path / "units.xlsx", "".join(rows), dimension=dimension)
+    attempt(run, write, "import_units", path)
+    imported = set(Unit.objects.filter(code__startswith="fuzz-").values_list("code", flat=True))
+    assert imported in (set(), codes), "a row of the file was left unread"
+
+
 SCORE_TEXT = st.one_of(cells, st.text(max_size=12))
 
 

@@ -2,6 +2,9 @@
 
 Every importer validates the whole file before it writes anything (all-or-nothing), and lists
 every problem as ``row N, column C: what is wrong`` where N counts the header as row 1.
+Reading is bounded whatever a file declares about itself (size, rows, columns: see the limits
+below), and refuses a file rather than leave a row of it unread. No cell may hold a control
+character (``scoring.validators``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,21 @@ from pathlib import Path
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from scoring.validators import control_character
+
 MAX_FILE_BYTES = 200 * 1024 * 1024
+# What an XLSX may unpack to. Checked before reading: a zip of repeated XML unpacks to about a
+# thousand times its size, so the 200 MB above alone would admit 200 GB of XML. A national
+# scores file (300,000 rows) unpacks to well under 100 MB.
+MAX_XLSX_UNPACKED_BYTES = 500 * 1024 * 1024
+# Excel's own limit, header included; a national scores file has about 300,000 rows.
+MAX_ROWS = 1_048_576
+# The widest legitimate file, SIPAS questionnaires with one column per question, has about two
+# dozen columns.
+MAX_COLUMNS = 200
+# Elements inside one XLSX cell (rich-text runs and their formatting); a long formatted note
+# has a few dozen. Bounds what one cell can make the reader hold.
+MAX_CELL_PARTS = 10_000
 NA = "na"
 _NUMBER = re.compile(r"^[+-]?[0-9]+(?:\.([0-9]+))?$")
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
@@ -109,7 +126,63 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def _read_csv(path: Path) -> list[list[str]]:
+# A file's rows that have a value, in order: (row number as a spreadsheet shows it, its cells as
+# text, the first column first). Rows without any value are left out, so a sheet that is mostly
+# empty costs only its values.
+Table = list[tuple[int, list[str]]]
+
+
+def _too_many_rows(number: int) -> Problem:
+    return Problem(
+        number,
+        None,
+        _("the file has more than %(limit)d rows, the most an import reads; split it")
+        % {"limit": MAX_ROWS},
+    )
+
+
+def _damaged(row: int | None, column: int | None = None) -> ImportFailed:
+    return ImportFailed(
+        [
+            Problem(
+                row,
+                None if column is None else str(column),
+                _(
+                    "the sheet lists rows or cells twice or out of order: the file is damaged; "
+                    "open it and save it again in Excel"
+                ),
+            )
+        ]
+    )
+
+
+def _add_row(table: Table, number: int, cells: list[str]) -> None:
+    """Append row ``number`` to ``table`` if it has a value; refuse at once (``ImportFailed``) a
+    value in a row past ``MAX_ROWS`` or in a column past ``MAX_COLUMNS``."""
+    while cells and cells[-1] == "":
+        cells.pop()
+    if not cells:
+        return
+    if number > MAX_ROWS:
+        raise ImportFailed([_too_many_rows(number)])
+    if len(cells) > MAX_COLUMNS:
+        column = next(i for i in range(MAX_COLUMNS, len(cells)) if cells[i]) + 1
+        raise ImportFailed([_too_many_columns(number, column)])
+    table.append((number, cells))
+
+
+def _too_many_columns(number: int, column: int) -> Problem:
+    return Problem(
+        number,
+        str(column),
+        _("a value beyond column %(limit)d: an import reads at most %(limit)d columns")
+        % {"limit": MAX_COLUMNS},
+    )
+
+
+def _read_csv(path: Path) -> Table:
+    """The rows of a UTF-8 CSV file, each cell stripped; ``ImportFailed`` for a file that is
+    not UTF-8 CSV text or has a value past ``MAX_ROWS`` or ``MAX_COLUMNS``."""
     data = path.read_bytes()
     if b"\x00" in data:
         raise ImportFailed([Problem(None, None, _("the file is not a CSV text file"))])
@@ -126,44 +199,69 @@ def _read_csv(path: Path) -> list[list[str]]:
                 )
             ]
         ) from None
+    del data
+    table: Table = []
     try:
-        return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""))]
+        records = csv.reader(io.StringIO(text, newline=""))
+        rows = ([cell.strip() for cell in record] for record in records)
+        for number, cells in enumerate(rows, start=1):
+            # _add_row only past the common case: this loop runs 300,000 times at national scale.
+            if not any(cells):
+                continue
+            if number <= MAX_ROWS and len(cells) <= MAX_COLUMNS:
+                table.append((number, cells))
+            else:
+                _add_row(table, number, cells)
     except csv.Error as error:
         raise ImportFailed(
             [Problem(None, None, _("the file is not valid CSV: %(error)s") % {"error": error})]
         ) from None
+    return table
 
 
-def _read_xlsx(path: Path) -> list[list[str]]:
-    from openpyxl import load_workbook
+def _unreadable_workbook(error: Exception) -> ImportFailed:
+    return ImportFailed(
+        [
+            Problem(
+                None,
+                None,
+                _("the file is not a valid XLSX workbook (%(error)s)")
+                % {"error": type(error).__name__},
+            )
+        ]
+    )
 
+
+def _read_xlsx(path: Path) -> Table:
+    """The rows of an XLSX workbook's first worksheet (see ``_sheet_table``); ``ImportFailed``
+    for a damaged workbook, one past ``MAX_XLSX_UNPACKED_BYTES``, or a sheet past the limits."""
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as error:
+        with zipfile.ZipFile(path) as archive:
+            # The sizes are the archive's own; reading never returns more than they declare.
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except Exception as error:  # zipfile raises many kinds for a damaged archive
+        raise _unreadable_workbook(error) from None
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
         raise ImportFailed(
             [
                 Problem(
                     None,
                     None,
-                    _("the file is not a valid XLSX workbook (%(error)s)")
-                    % {"error": type(error).__name__},
+                    _(
+                        "the workbook is larger than 500 MB once unpacked; keep only the sheet "
+                        "to import, or save it as CSV"
+                    ),
                 )
             ]
-        ) from None
+        )
+    try:
+        reader, sheet_part = _open_workbook(path)
     except Exception as error:  # openpyxl raises many kinds for a damaged workbook
-        raise ImportFailed(
-            [
-                Problem(
-                    None,
-                    None,
-                    _("the file is not a valid XLSX workbook (%(error)s)")
-                    % {"error": type(error).__name__},
-                )
-            ]
-        ) from None
+        raise _unreadable_workbook(error) from None
     try:
-        sheet = workbook.worksheets[0]
-        return [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+        return _sheet_table(reader, sheet_part)
+    except ImportFailed:
+        raise
     except Exception as error:  # a damaged sheet: name it, never a traceback
         raise ImportFailed(
             [
@@ -176,7 +274,148 @@ def _read_xlsx(path: Path) -> list[list[str]]:
             ]
         ) from None
     finally:
-        workbook.close()
+        reader.archive.close()
+
+
+def _open_workbook(path: Path):
+    """openpyxl's reading of a workbook (``load_workbook(read_only=True, data_only=True)``) up
+    to its sheets: the reader, with the shared strings, the date formats and the epoch, and the
+    part name of the first worksheet. ``load_workbook`` would go on to parse every sheet for its
+    declared dimension, which for a sheet that declares none means reading all of it, and this
+    reader has no use for a dimension."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+
+    reader = ExcelReader(str(path), read_only=True, data_only=True, keep_links=False)
+    try:
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        # The first worksheet as load_workbook(...).worksheets[0] has it: chart sheets and sheets
+        # whose part is missing are not worksheets.
+        sheet_part = next(
+            (
+                rel.target
+                for _sheet, rel in reader.parser.find_sheets()
+                if rel.target in reader.valid_files and "chartsheet" not in rel.Type
+            ),
+            None,
+        )
+        if sheet_part is None:
+            raise IndexError("the workbook has no worksheet")
+    except BaseException:
+        reader.archive.close()
+        raise
+    return reader, sheet_part
+
+
+def _row_number(attribute: str | None, previous: int) -> int:
+    """A ``<row r="...">`` number as openpyxl reads it; the next row when there is none."""
+    if attribute is None:
+        return previous + 1
+    try:
+        return int(attribute)
+    except ValueError:
+        value = float(attribute)
+        if not value.is_integer():
+            raise ValueError(attribute) from None
+        return int(value)
+
+
+def _sheet_table(reader, sheet_part: str) -> Table:
+    """The rows of the sheet ``sheet_part`` of an ``_open_workbook`` as its XML really holds them.
+
+    openpyxl's own iteration trusts the sheet's declared dimension: it pads every row to the
+    declared width and stops at the declared height, so a small file declaring
+    ``A1:XFD1048576`` costs gigabytes, and one declaring ``A1:F2`` silently loses every row
+    after the second. Here the declared dimension is ignored: only the cells present in the XML
+    are read, each through openpyxl's own cell parser (shared strings, numbers, dates and cached
+    formula values as openpyxl gives them), and each element is let go once read, so memory
+    follows the values kept, not the size of the XML. Rows or cells that come twice or out of
+    order are refused rather than silently dropped or overwritten.
+    """
+    from openpyxl.worksheet._reader import CELL_TAG, ROW_TAG, WorkSheetParser
+    from openpyxl.xml.functions import iterparse
+
+    table: Table = []
+    workbook = reader.wb
+    with reader.archive.open(sheet_part) as source:
+        parser = WorkSheetParser(
+            source,
+            reader.shared_strings,
+            data_only=True,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        open_elements = []
+        row_number = 0  # the row being read, else the last one read
+        row_cells: dict[int, str] | None = None  # column → text of the row being read
+        cell = None  # the <c> element being read
+        cell_parts = 0
+        for event, element in iterparse(source, events=("start", "end")):
+            if event == "start":
+                open_elements.append(element)
+                if cell is not None:
+                    cell_parts += 1
+                    if cell_parts > MAX_CELL_PARTS:
+                        raise ImportFailed(
+                            [
+                                Problem(
+                                    row_number,
+                                    None,
+                                    _(
+                                        "a cell holds more than %(limit)d pieces of formatted "
+                                        "text; type its text again without formatting"
+                                    )
+                                    % {"limit": MAX_CELL_PARTS},
+                                )
+                            ]
+                        )
+                elif element.tag == CELL_TAG:
+                    if row_cells is None:
+                        raise _damaged(None)
+                    cell, cell_parts = element, 0
+                elif element.tag == ROW_TAG:
+                    number = _row_number(element.get("r"), row_number)
+                    if row_cells is not None or number <= row_number:
+                        raise _damaged(number)
+                    row_number, row_cells = number, {}
+                    parser.row_counter, parser.col_counter = number, 0
+                continue
+            open_elements.pop()
+            if cell is not None and element is not cell:
+                continue  # part of the cell's value, read with the cell
+            if element is cell:
+                cell = None
+                _read_cell(parser, element, row_number, row_cells)
+            elif element.tag == ROW_TAG:
+                last = max(row_cells, default=0)
+                _add_row(table, row_number, [row_cells.get(c, "") for c in range(1, last + 1)])
+                row_cells = None
+            if open_elements:
+                open_elements[-1].remove(element)  # read: let it go
+    return table
+
+
+def _read_cell(parser, element, row_number: int, row_cells: dict[int, str]) -> None:
+    """Put the text of one ``<c>`` element into ``row_cells``, refusing at once a value past
+    the limits and a cell that names another row or repeats a column."""
+    parsed = parser.parse_cell(element)
+    column = parsed["column"]
+    if parsed["row"] != row_number:
+        raise _damaged(row_number, column)
+    text = _cell_text(parsed["value"])
+    if text == "":
+        return  # an empty, perhaps formatted, cell: Excel writes them anywhere
+    if row_number > MAX_ROWS:
+        raise ImportFailed([_too_many_rows(row_number)])
+    if column > MAX_COLUMNS:
+        raise ImportFailed([_too_many_columns(row_number, column)])
+    if column in row_cells:
+        raise _damaged(row_number, column)
+    row_cells[column] = text
 
 
 def read_table(
@@ -186,11 +425,17 @@ def read_table(
     optional: tuple[str, ...] = (),
     pattern: re.Pattern | None = None,
     pattern_hint: str = "",
+    multiline: tuple[str, ...] = (),
 ):
     """Read a CSV or XLSX file into rows keyed by lower-case column names.
 
-    Raises ``ImportFailed`` for a file that cannot be read, an unknown or missing column, or a
-    file without data rows. ``pattern`` admits further columns by name (e.g. ``access_2``). Empty rows are skipped; row numbers count the header as row 1.
+    Raises ``ImportFailed`` for a file that cannot be read or is past the limits
+    (``MAX_FILE_BYTES``, ``MAX_XLSX_UNPACKED_BYTES``, ``MAX_ROWS``, ``MAX_COLUMNS``), an unknown
+    or missing column, a value outside the named columns, a control character in any cell
+    (``scoring.validators``; the ``multiline`` columns may hold line breaks and tabs), or a file
+    without data rows.
+    ``pattern`` admits further columns by name (e.g. ``access_2``). Empty rows are skipped; row
+    numbers count the header as row 1. Every row of the file is read or the file is refused.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -213,19 +458,19 @@ def read_table(
         raise ImportFailed([Problem(None, None, _("the file is empty"))])
     table = _read_csv(path) if suffix == ".csv" else _read_xlsx(path)
 
-    while table and not any(table[-1]):
-        table.pop()
-    if not table or not any(table[0]):
+    if not table or table[0][0] != 1:
         raise ImportFailed([Problem(None, None, _("the file is empty: no header row"))])
 
-    header = [cell.strip().lower() for cell in table[0]]
-    while header and header[-1] == "":
-        header.pop()
+    header = [cell.lower() for cell in table[0][1]]
     problems = Problems()
     allowed = set(required) | set(optional)
     seen = set()
     for position, name in enumerate(header, start=1):
-        if name == "":
+        character = control_character(name)
+        if character:
+            # Named by position: the name itself would carry the character into the message.
+            problems.add(1, str(position), _control_message(character))
+        elif name == "":
             problems.add(1, str(position), _("column without a name"))
         elif name not in allowed and not (pattern and pattern.match(name)):
             problems.add(
@@ -247,19 +492,29 @@ def read_table(
     problems.raise_if_any()
 
     rows = []
-    for number, cells in enumerate(table[1:], start=2):
-        if not any(cells):
-            continue
+    for number, cells in table[1:]:
         stray = [i for i, cell in enumerate(cells[len(header) :], start=len(header) + 1) if cell]
         if stray:
             problems.add(number, str(stray[0]), _("value outside any named column"))
             continue
         values = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
+        # One search of the whole row first: most rows are clean, and this runs per row.
+        if control_character("".join(cells)):
+            for name, value in values.items():
+                character = control_character(value, multiline=name in multiline)
+                if character:
+                    problems.add(number, name, _control_message(character))
         rows.append(Row(number, values))
     problems.raise_if_any()
     if not rows:
         raise ImportFailed([Problem(None, None, _("the file has a header but no data rows"))])
     return rows
+
+
+def _control_message(character: str) -> str:
+    return _("contains the invisible control character %(character)s; remove it") % {
+        "character": character
+    }
 
 
 def parse_decimal(

@@ -87,7 +87,7 @@ def _code(row, column, problems, *, required=True) -> str:
 
 
 def import_criteria(path, *, year: int, group: str) -> Report:
-    rows = read_table(path, required=REQUIRED, optional=OPTIONAL)
+    rows = read_table(path, required=REQUIRED, optional=OPTIONAL, multiline=("guidance",))
     group_obj = get_group(group)
     problems = Problems()
 

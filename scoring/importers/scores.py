@@ -33,7 +33,7 @@ PROGRESS_EVERY = 50_000
 
 
 def import_scores(path, *, year: int, group: str, progress=None) -> Report:
-    rows = read_table(path, required=REQUIRED, optional=OPTIONAL)
+    rows = read_table(path, required=REQUIRED, optional=OPTIONAL, multiline=("note",))
     crit_set = get_set(year, group)
     problems = Problems()
     leaves = {c.code: c for c in crit_set.criteria.all()}

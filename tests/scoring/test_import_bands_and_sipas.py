@@ -179,3 +179,27 @@ def test_broken_questionnaires_change_nothing(
     assert outcome.status == 1
     for text in expected:
         assert text in outcome.err, outcome.err
+
+
+def test_a_bidi_override_in_a_band_label_is_refused_and_nothing_written(
+    run, write, province, unchanged_database
+):
+    content = "code,label,min_index\nxuat-sac,Xuất sắc,90\ntot,\u202eTốt,80\nkha,Khá,0\n"
+    with unchanged_database():
+        outcome = bands(run, write, content)
+    assert outcome.status == 1
+    assert "row 3, column label: contains the invisible control character U+202E" in outcome.err
+    assert "1 problem(s)" in outcome.err
+
+
+def test_a_control_character_in_a_questionnaire_is_refused(run, write, province):
+    content = (
+        "unit,respondent,access,procedure,civil_servants,result,feedback\n"
+        "so-a,A-\x0b001,5,4,4,5,4\n"
+    )
+    outcome = run("import_sipas_answers", write("a.csv", content), year=2023, group="departments")
+    assert outcome.status == 1
+    assert "row 2, column respondent: contains the invisible control character U+000B" in (
+        outcome.err
+    )
+    assert not SipasResult.objects.exists()

@@ -187,3 +187,20 @@ def test_a_file_without_guidance_keeps_the_guidance(run, write, units):
     assert rows[0][5] == "guidance"
     assert import_criteria(run, write, without_guidance.getvalue()).status == 0
     assert Criterion.objects.get(code="1.1.1").guidance == "Đúng hạn: 4 điểm"
+
+
+def test_guidance_may_hold_line_breaks_and_tabs_but_no_other_control_character(
+    run, write, units, unchanged_database
+):
+    header = "code,parent,title,max_points,kind,guidance\n"
+    good = '1,,Chỉ đạo,,,\n1.1,1,Kế hoạch,4,self,"Đúng hạn:\r\n\t4 điểm\nChậm: 0"\n'
+    assert import_criteria(run, write, header + good).status == 0
+    assert Criterion.objects.get(code="1.1").guidance == "Đúng hạn:\r\n\t4 điểm\nChậm: 0"
+    broken = '1,,"Chỉ\nđạo",,,\n1.1,1,Kế hoạch,4,self,"Đúng hạn:\x07 4 điểm"\n'
+    with unchanged_database():
+        outcome = import_criteria(run, write, header + broken)
+    assert outcome.status == 1
+    assert "row 2, column title: contains the invisible control character U+000A" in outcome.err
+    assert "row 3, column guidance: contains the invisible control character U+0007" in (
+        outcome.err
+    )

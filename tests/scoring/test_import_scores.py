@@ -150,3 +150,15 @@ def test_a_huge_number_is_a_row_error_not_a_crash(run, write, province, unchange
         outcome = import_scores(run, write, HEADER + "so-a,1.1.1,4,100000000000000000000000000\n")
     assert outcome.status == 1
     assert "row 2, column final_score: 100000000000000000000000000 is too large" in outcome.err
+
+
+def test_a_note_may_hold_line_breaks_but_no_other_control_character(
+    run, write, province, unchanged_database
+):
+    outcome = import_scores(run, write, HEADER + 'so-a,1.1.1,4,4,"Có kế hoạch\n\tđúng hạn"\n')
+    assert outcome.status == 0, outcome.err
+    assert Score.objects.get().note == "Có kế hoạch\n\tđúng hạn"
+    with unchanged_database():
+        outcome = import_scores(run, write, HEADER + "so-a,1.1.1,4,4,Có\u202e kế hoạch\n")
+    assert outcome.status == 1
+    assert "row 2, column note: contains the invisible control character U+202E" in outcome.err

@@ -142,3 +142,111 @@ def test_a_group_code_longer_than_the_database_allows_is_a_row_error(run, write)
     )
     assert outcome.status == 1
     assert "row 2, column group: the code is longer than 64 characters" in outcome.err
+
+
+NAMED = "code,name,group,group_name,short_name,successor\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            "so-b,Sở\x07Bình,departments,,SB,",
+            "row 2, column name: contains the invisible control character U+0007",
+        ),
+        (
+            "so-b,Sở Bình,departments,,S\u202eB,",
+            "row 2, column short_name: contains the invisible control character U+202E",
+        ),
+        (
+            "so-b,Sở Bình,departments,Kh\x1fối,SB,",
+            "row 2, column group_name: contains the invisible control character U+001F",
+        ),
+        (
+            "so-\x7fb,Sở Bình,departments,,SB,",
+            "row 2, column code: contains the invisible control character U+007F",
+        ),
+        (
+            "so-b,Sở Bình,depart\u2066ments,,SB,",
+            "row 2, column group: contains the invisible control character U+2066",
+        ),
+        (
+            "so-b,Sở Bình,departments,,SB,so-a\u200e",
+            "row 2, column successor: contains the invisible control character U+200E",
+        ),
+        (
+            "so-b,\u061cSở Bình,departments,,SB,",
+            "row 2, column name: contains the invisible control character U+061C",
+        ),
+        (
+            'so-b,"Sở\nBình",departments,,SB,',
+            "row 2, column name: contains the invisible control character U+000A",
+        ),
+        (
+            "so-b,Sở\tBình,departments,,SB,",
+            "row 2, column name: contains the invisible control character U+0009",
+        ),
+    ],
+)
+def test_a_control_character_in_any_cell_is_refused_naming_row_column_and_character(
+    run, write, unchanged_database, line, expected
+):
+    run("import_units", write("units.csv", UNITS))
+    with unchanged_database():
+        outcome = run("import_units", write("u.csv", NAMED + line + "\n"))
+    assert outcome.status == 1
+    assert expected in outcome.err
+    assert "1 problem(s)" in outcome.err
+
+
+def test_a_control_character_in_a_unit_name_refuses_the_whole_file(run, write):
+    content = (
+        "code,name,group,group_name\nso-a,Sở An,departments,G\nso-b,Sở\x07Bình,departments,G\n"
+    )
+    outcome = run("import_units", write("u.csv", content))
+    assert outcome.status == 1
+    assert "row 3, column name: contains the invisible control character U+0007" in outcome.err
+    assert not Unit.objects.exists() and not UnitGroup.objects.exists()
+
+
+def test_a_control_character_in_the_header_is_named_by_position(run, write):
+    outcome = run("import_units", write("u.csv", "code,na\u202eme,group,group_name\nso-a,A,g,G\n"))
+    assert outcome.status == 1
+    assert "row 1, column 2: contains the invisible control character U+202E" in outcome.err
+    assert "\u202e" not in outcome.err
+
+
+def test_an_xlsx_name_with_a_line_break_or_a_bidi_override_is_refused(run, tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["code", "name", "group", "group_name"])
+    sheet.append(["so-a", "Sở\nAn", "departments", "G"])  # Alt+Enter in the cell
+    sheet.append(["so-b", "\u202eSở Bình", "departments", "G"])
+    path = tmp_path / "units.xlsx"
+    workbook.save(path)
+    outcome = run("import_units", str(path))
+    assert outcome.status == 1
+    assert "row 2, column name: contains the invisible control character U+000A" in outcome.err
+    assert "row 3, column name: contains the invisible control character U+202E" in outcome.err
+    assert not Unit.objects.exists()
+
+
+def test_the_admin_refuses_a_unit_name_with_a_control_character(
+    client, run, write, unchanged_database
+):
+    from django.contrib.auth.models import User
+
+    run("import_units", write("units.csv", UNITS))
+    unit = Unit.objects.get(code="so-a")
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    url = f"/admin/scoring/unit/{unit.pk}/change/"
+    form = {"code": "so-a", "short_name": "SA", "group": unit.group_id, "successor": ""}
+    with unchanged_database():
+        response = client.post(url, {**form, "name": "Sở\x07An"})
+    assert response.status_code == 200
+    assert "U+0007" in response.content.decode()
+    # The same form with a clean name is accepted: only the character was refused.
+    assert client.post(url, {**form, "name": "Sở An Mới"}).status_code == 302
+    assert Unit.objects.get(pk=unit.pk).name == "Sở An Mới"
