@@ -21,6 +21,7 @@ from .forms import PointsField
 from .models import Assessment, CriteriaSet, Evidence, Kind, Round, Stage
 from .permissions import NotAllowed, assigned_field_ids, can_view_assessment, is_secretariat
 from .results import field_codes, group_results
+from .validators import validate_multi_line
 from .views import deadline_info
 
 APPRAISAL_STAGES = (Stage.APPRAISAL_1, Stage.APPRAISAL_2)
@@ -43,6 +44,7 @@ class AppraisalForm(forms.Form):
             self.fields[f"reason_{pk}"] = forms.CharField(
                 required=False,
                 max_length=5000,
+                validators=[validate_multi_line],
                 label=_("reason"),
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
@@ -50,6 +52,7 @@ class AppraisalForm(forms.Form):
             self.fields[f"note_{pk}"] = forms.CharField(
                 required=False,
                 max_length=5000,
+                validators=[validate_multi_line],
                 label=_("public note"),
                 widget=forms.Textarea(attrs={"rows": 2}),
             )

@@ -12,6 +12,8 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .validators import validate_multi_line, validate_single_line
+
 # Extension → what the first bytes must be (and, for Office Open XML, a part the zip must hold).
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 EVIDENCE_TYPES = {
@@ -107,6 +109,7 @@ class SelfAssessmentForm(forms.Form):
             self.fields[f"method_{leaf.pk}"] = forms.CharField(
                 required=False,
                 max_length=5000,
+                validators=[validate_multi_line],
                 label=f"{leaf.code}: {_('how it was scored')}",
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
@@ -116,6 +119,7 @@ class SelfAssessmentForm(forms.Form):
             self.fields[f"na_reason_{leaf.pk}"] = forms.CharField(
                 required=False,
                 max_length=2000,
+                validators=[validate_multi_line],
                 label=f"{leaf.code}: {_('reason')}",
             )
             if score is not None:
@@ -139,7 +143,10 @@ class EvidenceForm(forms.Form):
 
     file = forms.FileField(label=gettext_lazy("File"), required=False)
     document_number = forms.CharField(
-        label=gettext_lazy("Document number"), required=False, max_length=100
+        label=gettext_lazy("Document number"),
+        required=False,
+        max_length=100,
+        validators=[validate_single_line],
     )
     document_date = forms.DateField(
         label=gettext_lazy("Document date"),
@@ -147,8 +154,15 @@ class EvidenceForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
     )
-    page = forms.CharField(label=gettext_lazy("Page"), required=False, max_length=50)
-    description = forms.CharField(label=gettext_lazy("Description"), required=False, max_length=500)
+    page = forms.CharField(
+        label=gettext_lazy("Page"), required=False, max_length=50, validators=[validate_single_line]
+    )
+    description = forms.CharField(
+        label=gettext_lazy("Description"),
+        required=False,
+        max_length=500,
+        validators=[validate_single_line],
+    )
 
     def clean_file(self):
         upload = self.cleaned_data.get("file")
@@ -179,6 +193,7 @@ class ExplanationForm(forms.Form):
             self.fields[f"explanation_{score.criterion_id}"] = forms.CharField(
                 required=False,
                 max_length=10000,
+                validators=[validate_multi_line],
                 label=f"{score.criterion.code}: {_('explanation')}",
                 initial=score.explanation,
                 widget=forms.Textarea(attrs={"rows": 3}),

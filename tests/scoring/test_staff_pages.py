@@ -112,6 +112,20 @@ def test_a_bad_score_names_the_leaf_and_writes_nothing(logged_in, cast, field, v
     assert database_state() == before
 
 
+@pytest.mark.parametrize(
+    ("field", "value"), [("method", "Theo báo cáo\x07"), ("method", "Kế hoạch \u202e12")]
+)
+def test_an_invisible_control_character_is_refused_and_nothing_written(
+    logged_in, cast, field, value
+):
+    client = logged_in(cast["staff_a"])
+    before = database_state()
+    response = client.post(PAGE, scores_post(**{f"{field}_{leaf('1.1.1').pk}": value}))
+    assert response.status_code == 400
+    assert "invisible control character" in response.content.decode()
+    assert database_state() == before
+
+
 def test_not_applicable_needs_a_reason(logged_in, cast):
     pk = leaf("1.1.2").pk
     before = database_state()
