@@ -9,11 +9,11 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from scoring.models import CriteriaSet, Stage
+from scoring.models import CriteriaSet
 from scoring.results import group_results
 
 from .models import Publication
-from .publishing import PublishRefused, publish
+from .publishing import PublishRefused, publish, stage_refusal
 
 
 class PublishForm(forms.Form):
@@ -75,24 +75,17 @@ class PublicationAdmin(admin.ModelAdmin):
         latest = None
         confirmable = False
         if request.method == "POST" and form.is_valid():
-            crit_set = form.cleaned_data["criteria_set"]
-            latest = Publication.objects.current(crit_set.round.year, crit_set.group.code)
-            # A round still in its workflow is not published; one set up from imported history
-            # (no workflow) or closed (final) is.
-            confirmable = crit_set.round.stage in (Stage.SETUP, Stage.FINAL)
-            if not confirmable:
-                messages.error(
-                    request,
-                    _(
-                        "The %(year)s round is in “%(stage)s”: open the final stage before publishing."
-                    )
-                    % {"year": crit_set.round.year, "stage": crit_set.round.get_stage_display()},
-                )
-            elif form.cleaned_data["confirmed"] == crit_set.pk:
+            criteria_set = form.cleaned_data["criteria_set"]
+            latest = Publication.objects.current(criteria_set.round.year, criteria_set.group.code)
+            refusal = stage_refusal(criteria_set.round)
+            confirmable = refusal is None
+            if refusal:
+                messages.error(request, refusal)
+            elif form.cleaned_data["confirmed"] == criteria_set.pk:
                 try:
                     publication = publish(
-                        year=crit_set.round.year,
-                        group=crit_set.group.code,
+                        year=criteria_set.round.year,
+                        group=criteria_set.group.code,
                         reason=form.cleaned_data["reason"],
                         user=request.user,
                     )
@@ -107,12 +100,12 @@ class PublicationAdmin(admin.ModelAdmin):
                     return redirect(
                         reverse("admin:rankings_publication_change", args=[publication.pk])
                     )
-            preview = group_results(crit_set)
+            preview = group_results(criteria_set)
             form = PublishForm(
                 initial={
-                    "criteria_set": crit_set.pk,
+                    "criteria_set": criteria_set.pk,
                     "reason": form.cleaned_data["reason"],
-                    "confirmed": crit_set.pk if confirmable else None,
+                    "confirmed": criteria_set.pk if confirmable else None,
                 }
             )
         context = {

@@ -36,6 +36,8 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date, parse_http_date
 from django.utils.translation import gettext as _
 
+from scoring.errors import Refused
+
 CACHE_SECONDS = 24 * 3600
 KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Access-Control-Allow-Origin")
 
@@ -51,7 +53,7 @@ PARAMETERS = {
 }
 
 
-class BadQuery(Exception):
+class BadQuery(Refused):
     """A documented parameter with a value that is malformed or names nothing: answered 400."""
 
 
@@ -211,7 +213,7 @@ def published_page(*parameters: str, json: bool = False):
 
 
 def _quick(view, request, *args, **kwargs):
-    seconds = getattr(settings, "PUBLIC_PAGE_SECONDS", 10)
+    seconds = settings.PUBLIC_PAGE_SECONDS
     if request.method not in ("GET", "HEAD") or not seconds or not shareable(request):
         return view(request, *args, **kwargs)
     generation = cache.get(GENERATION_KEY, 0)

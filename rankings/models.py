@@ -32,6 +32,11 @@ class PublicationQuerySet(models.QuerySet):
         """The latest version of a year and group, or None when it was never published."""
         return self.filter(year=year, group_code=group_code).order_by("-version").first()
 
+    def navigation(self) -> list[Publication]:
+        """The latest version of every published year and group, newest year first, groups in
+        their order: what the year and group switches of the public pages offer."""
+        return list(self.latest_versions().order_by("-year", "group__order"))
+
 
 class Publication(models.Model):
     year = models.PositiveSmallIntegerField(_("year"))
@@ -75,6 +80,38 @@ class Publication(models.Model):
     @property
     def is_erratum(self) -> bool:
         return self.version > 1
+
+    def previous_year(self) -> Publication | None:
+        """The latest version of the same group's publication of the year before, or None."""
+        return Publication.objects.current(self.year - 1, self.group_code)
+
+    def criteria_changes(self, criteria: list[PublishedCriterion] | None = None) -> dict:
+        """What changed in the criteria since last year's publication of the group: leaves
+        added (no ``previous_code``), removed (last year's leaves nothing links to) and changed
+        (a linked leaf whose title or maximum differs). ``criteria`` are this publication's,
+        when the caller has them already."""
+        before = self.previous_year()
+        if before is None:
+            return {"previous": None}
+        current = list(self.criteria.all()) if criteria is None else criteria
+        old = {c.code: c for c in before.criteria.all()}
+        linked = {c.previous_code for c in current if c.previous_code}
+        leaves_old = {c.code for c in old.values() if c.kind}
+        return {
+            "previous": before,
+            "added": [c for c in current if c.kind and not c.previous_code],
+            "removed": [old[code] for code in sorted(leaves_old - linked)],
+            "changed": [
+                (c, old[c.previous_code])
+                for c in current
+                if c.kind
+                and c.previous_code in old
+                and (
+                    c.max_points != old[c.previous_code].max_points
+                    or c.title != old[c.previous_code].title
+                )
+            ],
+        }
 
 
 class PublishedBand(models.Model):

@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 
 from scoring import calculation
 from scoring.bulk import insert_rows
-from scoring.models import SIPAS_ELEMENTS, CriteriaSet, Unit
-from scoring.results import field_codes, group_results, sipas_results
+from scoring.errors import Refused
+from scoring.models import SIPAS_ELEMENTS, CriteriaSet, Stage, Unit
+from scoring.results import group_results, sipas_results
 
 from .caching import new_generation
 from .models import (
@@ -27,8 +28,11 @@ from .models import (
     PublishedSipas,
 )
 
+# A round set up from imported history (no workflow) or closed (final) is published.
+PUBLISHABLE_STAGES = (Stage.SETUP, Stage.FINAL)
 
-class PublishRefused(Exception):
+
+class PublishRefused(Refused):
     """Publishing was refused; ``problems`` lists every gap. Nothing was written."""
 
     def __init__(self, problems: list[str]):
@@ -37,7 +41,8 @@ class PublishRefused(Exception):
 
 
 def _previous_indices(year: int, units: list[Unit], attribute: str) -> dict[int, Decimal | None]:
-    """Unit id → the index it is compared with: last year's latest publications (domain.md §3)."""
+    """Unit id → the index it is compared with: last year's latest publications
+    (docs/calculation.md, "Change")."""
     last_year = Publication.objects.latest_versions().filter(year=year - 1)
     model = PublishedResult if attribute == "results" else PublishedSipas
     published = dict(
@@ -53,6 +58,16 @@ def _previous_indices(year: int, units: list[Unit], attribute: str) -> dict[int,
             published.get(unit.pk), [published.get(pk) for pk in predecessors.get(unit.pk, [])]
         )
         for unit in units
+    }
+
+
+def stage_refusal(round_obj) -> str | None:
+    """Why the round cannot be published in its current stage, or None when it can."""
+    if round_obj.stage in PUBLISHABLE_STAGES:
+        return None
+    return _("The %(year)s round is in “%(stage)s”: open the final stage before publishing.") % {
+        "year": round_obj.year,
+        "stage": round_obj.get_stage_display(),
     }
 
 
@@ -72,24 +87,29 @@ def publish(
     """Publish the results of ``year`` and ``group`` as a new version.
 
     Refused, listing every gap, while an applicable self or survey leaf of a ranked unit has no
-    final score; refused without a reason when a version already exists (an erratum).
+    final score; refused without a reason when a version already exists (an erratum); refused
+    while the round is in its workflow: a round is published in its set-up stage (history
+    loaded from files) or in its final stage, never from self-assessment to round 2.
     """
     reason = reason.strip()
     with transaction.atomic():
-        crit_set = (
+        criteria_set = (
             CriteriaSet.objects.select_for_update()
             .select_related("round", "group")
             .filter(round__year=year, group__code=group)
             .first()
         )
-        if crit_set is None:
+        if criteria_set is None:
             raise PublishRefused(
                 [
                     _("there is no criteria set for %(year)s and group %(group)r")
                     % {"year": year, "group": group}
                 ]
             )
-        results = group_results(crit_set)
+        refusal = stage_refusal(criteria_set.round)
+        if refusal:
+            raise PublishRefused([refusal])
+        results = group_results(criteria_set)
         problems = []
         for unit, codes in results.gaps:
             problems.extend(
@@ -119,31 +139,29 @@ def publish(
         # between the two could have copied the previous version).
         new_generation()
         transaction.on_commit(new_generation)
-        return _write(results, crit_set, latest, reason, published_at or timezone.now(), user)
+        return _write(results, criteria_set, latest, reason, published_at or timezone.now(), user)
 
 
-def _write(results, crit_set, latest, reason, published_at, user) -> Publication:
-    year = crit_set.round.year
+def _write(results, criteria_set, latest, reason, published_at, user) -> Publication:
+    year = criteria_set.round.year
     units = [row.unit for row in results.rows]
     previous = _previous_indices(year, units, "results")
-    sipas = sipas_results(crit_set.round, crit_set.group_id)
+    sipas = sipas_results(criteria_set.round, criteria_set.group_id)
     sipas_previous = _previous_indices(year, [row.unit for row in sipas], "sipas")
     leaves = results.leaves
     fields = results.fields
-    tops = field_codes(results.criteria)
     by_id = {c.pk: c for c in results.criteria}
-    bonus_cap = crit_set.bonus_cap
+    bonus_cap, penalty_cap = criteria_set.bonus_cap, criteria_set.penalty_cap
     if bonus_cap is None:
-        bonus_cap = sum((c.max_points for c in leaves if c.kind == "bonus"), Decimal("0.00"))
-    penalty_cap = crit_set.penalty_cap
+        bonus_cap = calculation.default_cap(leaves, calculation.Kind.BONUS)
     if penalty_cap is None:
-        penalty_cap = sum((c.max_points for c in leaves if c.kind == "penalty"), Decimal("0.00"))
+        penalty_cap = calculation.default_cap(leaves, calculation.Kind.PENALTY)
 
     publication = Publication.objects.create(
         year=year,
-        group=crit_set.group,
-        group_code=crit_set.group.code,
-        group_name=crit_set.group.name,
+        group=criteria_set.group,
+        group_code=criteria_set.group.code,
+        group_name=criteria_set.group.name,
         version=(latest.version + 1) if latest else 1,
         reason=reason,
         published_at=published_at,
@@ -164,7 +182,7 @@ def _write(results, crit_set, latest, reason, published_at, user) -> Publication
             publication=publication,
             code=c.code,
             parent_code=by_id[c.parent_id].code if c.parent_id else "",
-            field_code=tops[c.pk],
+            field_code=c.field.code,
             title=c.title,
             guidance=c.guidance,
             max_points=c.max_points,

@@ -15,6 +15,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from scoring.templatetags.cchc_tags import change
+
 CHANGE = pgettext_lazy("difference from last year", "Change")
 
 NUM = {"th": {"class": "num"}, "td": {"class": "num"}}
@@ -22,17 +24,6 @@ NUM = {"th": {"class": "num"}, "td": {"class": "num"}}
 
 def decimal_text(value) -> str:
     return "—" if value is None else number_format(value, 2)
-
-
-def change_html(value):
-    """▲ +2,10 / ▼ −0,90 / = 0,00 / new: the arrow and the sign say it, not only the colour."""
-    if value is None:
-        return format_html('<span class="change new">{}</span>', _("new"))
-    if value > 0:
-        return format_html('<span class="change up">▲ +{}</span>', number_format(value, 2))
-    if value < 0:
-        return format_html('<span class="change down">▼ −{}</span>', number_format(-value, 2))
-    return format_html('<span class="change same">= {}</span>', number_format(value, 2))
 
 
 def band_badge(code: str, label: str):
@@ -57,7 +48,6 @@ class RankingTable(tables.Table):
     unit_name = tables.Column(
         verbose_name=_("Unit"),
         linkify=lambda record: reverse("rankings:unit", args=[record.unit_code]),
-        attrs={"td": {"scope": "row"}},
     )
     points = NumberColumn(verbose_name=_("Points"))
     max_points = NumberColumn(verbose_name=_("Maximum"))
@@ -76,7 +66,7 @@ class RankingTable(tables.Table):
         return band_badge(record.band_code, value)
 
     def render_change(self, value):
-        return change_html(value)
+        return change(value)
 
     def value_change(self, value):
         return value
@@ -124,7 +114,7 @@ class SipasTable(tables.Table):
         template_name = "rankings/_table.html"
 
     def render_change(self, value):
-        return change_html(value)
+        return change(value)
 
     def value_change(self, value):
         return value

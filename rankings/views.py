@@ -1,55 +1,51 @@
-"""The public pages. They read frozen publications (``rankings.models``) and nothing else, so
-nothing unpublished can show; every page is cacheable until the next version (ETag and
-Last-Modified from the publications it shows)."""
+"""The public pages. They read frozen publications (``rankings.models``) and, for a unit's page,
+the public register of units (its code and its lineage: who it succeeded, who succeeded it);
+never a score, an assessment or anything unpublished. Names shown are those published. Every
+page is cacheable until the next version (ETag and Last-Modified from the publications it
+shows).
+
+Views orchestrate: the numbers come from ``scoring.calculation``, the criteria changes and the
+navigation from ``Publication``, the band filter from ``filters``, the open-data zip from
+``open_data``, the downloads from ``exports``.
+"""
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections import defaultdict
-from decimal import Decimal
 
-import django_filters
 from django.core.paginator import EmptyPage, PageNotAnInteger
-from django.db.models import Avg
+from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
 
-from scoring.calculation import quantize
+from scoring import calculation
 from scoring.models import SIPAS_ELEMENTS, Unit
 
 from . import charts
 from .caching import BadQuery, conditional, published_page
-from .exports import csv_bytes, download
+from .exports import download
+from .filters import BandFilter
 from .models import (
     Publication,
     PublishedBand,
     PublishedCriterion,
     PublishedField,
-    PublishedLeaf,
     PublishedResult,
     PublishedSipas,
 )
+from .open_data import open_data_zip
 from .tables import RankingTable, SipasTable, field_columns
 
 PAGE_SIZE = 100  # units per page of a ranking table (a commune group has hundreds)
 
 
 def _current(year: int, group: str) -> Publication:
-    publication = (
-        Publication.objects.filter(year=year, group_code=group).order_by("-version").first()
-    )
+    publication = Publication.objects.current(year, group)
     if publication is None:
         raise Http404(_("Nothing is published for this year and group."))
     return publication
-
-
-def _navigation() -> list[Publication]:
-    """Latest version of every published year and group, for the year and group switches."""
-    return list(Publication.objects.latest_versions().order_by("-year", "group__order"))
 
 
 # Home -------------------------------------------------------------------------------------------
@@ -58,9 +54,9 @@ def _navigation() -> list[Publication]:
 @published_page()
 def home(request):
     """The latest published year: per group, band counts, average and its change, top three
-    and the last unit, and the SIPAS summary. Queries: publications, previous averages, results,
-    bands, SIPAS rows (flat in the number of units and groups)."""
-    navigation = _navigation()
+    and the last unit, and the SIPAS summary. Queries: publications, results, bands, SIPAS
+    rows (flat in the number of units and groups)."""
+    navigation = Publication.objects.navigation()
     latest_year = navigation[0].year if navigation else None
     current = [p for p in navigation if p.year == latest_year]
 
@@ -99,14 +95,16 @@ def home(request):
                         % {"group": publication.group_name, "year": publication.year},
                     ),
                     "counts": strip,
-                    "average_change": quantize(publication.average_index - before.average_index)
-                    if before
-                    else None,
+                    "average_change": calculation.change(
+                        publication.average_index, before.average_index if before else None
+                    ),
                     "top": rows[:3],
                     "bottom": rows[-1] if len(rows) > 3 else None,
                     "sipas_top": sipas[publication.pk][:3],
-                    "sipas_change": quantize(publication.sipas_average - before.sipas_average)
-                    if before and before.sipas_average is not None and publication.sipas_average
+                    "sipas_change": calculation.change(
+                        publication.sipas_average, before.sipas_average
+                    )
+                    if before and publication.sipas_average is not None
                     else None,
                 }
             )
@@ -120,50 +118,6 @@ def home(request):
 
 
 # Ranking table ----------------------------------------------------------------------------------
-
-
-class BandFilter(django_filters.FilterSet):
-    band = django_filters.ChoiceFilter(field_name="band_code", label="", empty_label=None)
-
-    class Meta:
-        model = PublishedResult
-        fields = []
-
-    def __init__(self, *args, bands=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.filters["band"].label = _("Band")
-        self.filters["band"].extra["choices"] = [(b.code, b.label) for b in bands]
-        self.filters["band"].extra["empty_label"] = _("All bands")
-
-
-def _criteria_changes(publication) -> dict:
-    """What changed in the criteria since last year's publication of the group."""
-    current = list(publication.criteria.all())
-    before = (
-        Publication.objects.filter(year=publication.year - 1, group_code=publication.group_code)
-        .order_by("-version")
-        .first()
-    )
-    if before is None:
-        return {"previous": None}
-    old = {c.code: c for c in before.criteria.all()}
-    linked = {c.previous_code for c in current if c.previous_code}
-    leaves_old = {c.code for c in old.values() if c.kind}
-    return {
-        "previous": before,
-        "added": [c for c in current if c.kind and not c.previous_code],
-        "removed": [old[code] for code in sorted(leaves_old - linked)],
-        "changed": [
-            (c, old[c.previous_code])
-            for c in current
-            if c.kind
-            and c.previous_code in old
-            and (
-                c.max_points != old[c.previous_code].max_points
-                or c.title != old[c.previous_code].title
-            )
-        ],
-    }
 
 
 def _configure(request, table, name: str, *, sheet: str):
@@ -187,9 +141,10 @@ def _configure(request, table, name: str, *, sheet: str):
 
 @published_page("sort", "page", "band", "_export")
 def ranking(request, year: int, group: str):
-    """The ranking table of a year and group. Queries: the publication, its fields, bands,
-    the versions, the table (one query with the field indices as columns; two with a page
-    count), last year's criteria for the change note, and the navigation."""
+    """The ranking table of a year and group. Queries: the publication, its criteria, bands,
+    the table (one query with the field indices as columns; two with a page count), last
+    year's publication and criteria for the change note, the navigation and the number of
+    versions."""
     publication = _current(year, group)
 
     def build():
@@ -198,14 +153,8 @@ def ranking(request, year: int, group: str):
         )
         fields = [c for c in criteria if not c.parent_code]
         for field in fields:
-            # The points a field is measured on: its self and survey leaves, not bonus/penalty.
-            field.scored_max = sum(
-                (
-                    c.max_points
-                    for c in criteria
-                    if c.field_code == field.code and c.kind in ("self", "survey")
-                ),
-                Decimal("0"),
+            field.scored_max = calculation.scored_maximum(
+                c for c in criteria if c.field_code == field.code
             )
         bands = sorted(publication.bands.all(), key=lambda b: -b.min_index)
         queryset = PublishedResult.objects.for_table(publication, [f.code for f in fields])
@@ -236,7 +185,7 @@ def ranking(request, year: int, group: str):
             title=table.caption,
             limits=[(b.min_index, b.label) for b in bands if b.min_index > 0],
         )
-        navigation = _navigation()
+        navigation = Publication.objects.navigation()
         return render(
             request,
             "rankings/ranking.html",
@@ -246,7 +195,7 @@ def ranking(request, year: int, group: str):
                 "filter": band_filter,
                 "chart": chart,
                 "fields": fields,
-                "changes": _criteria_changes(publication),
+                "changes": publication.criteria_changes(criteria),
                 "navigation": navigation,
                 "years": sorted(
                     {p.year for p in navigation if p.group_code == group}, reverse=True
@@ -293,7 +242,6 @@ def sipas(request, year: int, group: str):
             ],
             title=table.caption,
         )
-        navigation = _navigation()
         return render(
             request,
             "rankings/sipas.html",
@@ -301,7 +249,7 @@ def sipas(request, year: int, group: str):
                 "publication": publication,
                 "table": table,
                 "chart": chart,
-                "navigation": navigation,
+                "navigation": Publication.objects.navigation(),
                 "elements": SIPAS_ELEMENTS,
             },
         )
@@ -310,6 +258,19 @@ def sipas(request, year: int, group: str):
 
 
 # Unit -------------------------------------------------------------------------------------------
+
+
+def _field_averages(publication: Publication) -> dict[str, object]:
+    """Field code → the group's average field index in that publication (one query)."""
+    return {
+        code: calculation.average_of_total(total, count)
+        for code, total, count in PublishedField.objects.filter(
+            result__publication=publication, index__isnull=False
+        )
+        .values_list("code")
+        .annotate(total=Sum("index"), count=Count("index"))
+        .values_list("code", "total", "count")
+    }
 
 
 @published_page("year")
@@ -339,80 +300,54 @@ def unit(request, unit: str):
                 raise Http404(_("Nothing is published for this unit in that year."))
         publication = chosen.publication
         fields = list(chosen.fields.order_by("position"))
-        averages = dict(
-            PublishedField.objects.filter(result__publication=publication)
-            .values_list("code")
-            .annotate(average=Avg("index"))
-            .values_list("code", "average")
-        )
+        averages = _field_averages(publication)
         criteria = {c.code: c for c in publication.criteria.all()}
-        leaves = []
-        for leaf in chosen.leaves.order_by("position"):
-            criterion = criteria.get(leaf.code)
-            leaves.append({"leaf": leaf, "criterion": criterion})
+        leaves = [
+            {"leaf": leaf, "criterion": criteria.get(leaf.code)}
+            for leaf in chosen.leaves.order_by("position")
+        ]
         bands = sorted(publication.bands.all(), key=lambda b: b.min_index)
-        above = [b for b in bands if b.min_index > chosen.index]
-        next_band = above[0] if above else None
-        missing = None
-        if next_band is not None:
-            needed = next_band.min_index * chosen.max_points / Decimal(100) - chosen.points
-            missing = quantize(needed if needed > 0 else Decimal("0.01"))
-        losses = sorted(
-            (f for f in fields if f.max_points > 0),
-            key=lambda f: (-(f.max_points - f.points), f.position),
-        )[:3]
+        next_band = calculation.points_to_next_band(chosen.points, chosen.max_points, bands)
         sipas_rows = list(
             PublishedSipas.objects.filter(unit=unit_obj, publication__in=latest)
             .select_related("publication")
             .order_by("publication__year")
         )
         limits = [(b.min_index, b.label) for b in bands if b.min_index > 0]
+        name = results[-1].unit_name  # as last published
         return render(
             request,
             "rankings/unit.html",
             {
                 "unit": unit_obj,
+                "name": name,
                 "results": results,
                 "chosen": chosen,
                 "publication": publication,
-                "fields": [
-                    {
-                        "field": f,
-                        "average": quantize(Decimal(averages[f.code]))
-                        if averages.get(f.code) is not None
-                        else None,
-                    }
-                    for f in fields
-                ],
+                "fields": [{"field": f, "average": averages.get(f.code)} for f in fields],
                 "leaves": leaves,
-                "next_band": next_band,
-                "missing": missing,
-                "losses": losses,
+                "next_band": next_band[0] if next_band else None,
+                "missing": next_band[1] if next_band else None,
+                "losses": calculation.largest_losses(fields),
                 "sipas_rows": sipas_rows,
                 "predecessors": list(unit_obj.predecessors.order_by("name")),
                 "line": charts.index_line(
                     [(r.publication.year, r.index) for r in results],
-                    title=_("Index of %(unit)s over the years") % {"unit": unit_obj.name},
+                    title=_("Index of %(unit)s over the years") % {"unit": name},
                     limits=limits,
                 ),
                 "field_chart": charts.paired_bars(
                     [
-                        (
-                            f"{f.code}. {f.title}",
-                            f.index,
-                            quantize(Decimal(averages[f.code]))
-                            if averages.get(f.code) is not None
-                            else None,
-                        )
+                        (f"{f.code}. {f.title}", f.index, averages.get(f.code))
                         for f in fields
                         if f.index is not None
                     ],
                     title=_("Field indices of %(unit)s against the group average, %(year)s")
-                    % {"unit": unit_obj.name, "year": publication.year},
-                    first_label=unit_obj.name,
+                    % {"unit": name, "year": publication.year},
+                    first_label=name,
                     second_label=_("group average"),
                 ),
-                "navigation": _navigation(),
+                "navigation": Publication.objects.navigation(),
             },
         )
 
@@ -425,7 +360,8 @@ def unit(request, unit: str):
 @published_page()
 def methodology(request, year: int, group: str):
     """The criteria tree, the bands, the rules in plain words, and what changed since last
-    year. Queries: the publication, its criteria, bands, last year's publication and criteria."""
+    year. Queries: the publication, its criteria, bands, last year's publication and criteria,
+    the navigation."""
     publication = _current(year, group)
 
     def build():
@@ -442,12 +378,9 @@ def methodology(request, year: int, group: str):
                 "publication": publication,
                 "criteria": [(c, depth[c.code]) for c in criteria],
                 "bands": sorted(publication.bands.all(), key=lambda b: -b.min_index),
-                "changes": _criteria_changes(publication),
-                "totals": {
-                    kind: sum((c.max_points for c in criteria if c.kind == kind), Decimal("0"))
-                    for kind in ("self", "survey", "bonus", "penalty")
-                },
-                "navigation": _navigation(),
+                "changes": publication.criteria_changes(criteria),
+                "totals": calculation.maximum_by_kind(criteria),
+                "navigation": Publication.objects.navigation(),
             },
         )
 
@@ -471,7 +404,7 @@ def versions(request, year: int, group: str):
             {
                 "versions": all_versions,
                 "publication": all_versions[0],
-                "navigation": _navigation(),
+                "navigation": Publication.objects.navigation(),
             },
         ),
     )
@@ -479,33 +412,10 @@ def versions(request, year: int, group: str):
 
 # Open data --------------------------------------------------------------------------------------
 
-CODEBOOK = """cchc open data: {year}
-
-Every file is CSV, UTF-8, comma-separated, with a header row; decimals use "." and two places.
-Only published results are included (the latest version of each group).
-
-rankings-<group>.csv   one row per unit: year, group, version, rank, unit (code), name, points,
-                       max_points, index, band (code), band_label, change (from last year's
-                       published index; empty when there is nothing to compare with)
-fields-<group>.csv     one row per unit and field: unit, field (code), title, points, max_points,
-                       index (empty for a field of only bonus or penalty points)
-leaves-<group>.csv     one row per unit and leaf: unit, criterion (code), title, kind
-                       (self, survey, bonus, penalty), max_points, self_score, final_score,
-                       not_applicable (true/false), note (the council's public note)
-criteria-<group>.csv   the criteria tree: code, parent, title, max_points, kind, previous_code
-bands-<group>.csv      the classification: code, label, min_index (inclusive lower bound)
-sipas-<group>.csv      one row per unit: rank, unit, name, index, access, procedure,
-                       civil_servants, result, feedback, change
-versions.csv           every publication: group, version, published_at, reason, checksum
-
-The rules of calculation: see the methodology page of each year and group.
-"""
-
 
 @published_page()
 def open_data(request, year: int):
-    """Every published table and every leaf result of a year, as CSV files with a codebook,
-    in one zip. Queries per group are constant."""
+    """Every published table and every leaf result of a year (``open_data``), in one zip."""
     publications = list(
         Publication.objects.latest_versions().filter(year=year).order_by("group__order")
     )
@@ -513,171 +423,7 @@ def open_data(request, year: int):
         raise Http404(_("Nothing is published for this year."))
 
     def build():
-        archive = io.BytesIO()
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-            bundle.writestr("README.txt", CODEBOOK.format(year=year))
-            for publication in publications:
-                code = publication.group_code
-                criteria = {c.code: c for c in publication.criteria.all()}
-                bundle.writestr(
-                    f"rankings-{code}.csv",
-                    csv_bytes(
-                        [
-                            (
-                                "year",
-                                "group",
-                                "version",
-                                "rank",
-                                "unit",
-                                "name",
-                                "points",
-                                "max_points",
-                                "index",
-                                "band",
-                                "band_label",
-                                "change",
-                            ),
-                            *(
-                                (year, code, publication.version, *row)
-                                for row in publication.results.order_by("position").values_list(
-                                    "rank",
-                                    "unit_code",
-                                    "unit_name",
-                                    "points",
-                                    "max_points",
-                                    "index",
-                                    "band_code",
-                                    "band_label",
-                                    "change",
-                                )
-                            ),
-                        ]
-                    ),
-                )
-                bundle.writestr(
-                    f"fields-{code}.csv",
-                    csv_bytes(
-                        [
-                            ("unit", "field", "title", "points", "max_points", "index"),
-                            *PublishedField.objects.filter(result__publication=publication)
-                            .order_by("result__position", "position")
-                            .values_list(
-                                "result__unit_code",
-                                "code",
-                                "title",
-                                "points",
-                                "max_points",
-                                "index",
-                            ),
-                        ]
-                    ),
-                )
-                leaves = [
-                    (
-                        "unit",
-                        "criterion",
-                        "title",
-                        "kind",
-                        "max_points",
-                        "self_score",
-                        "final_score",
-                        "not_applicable",
-                        "note",
-                    )
-                ]
-                for unit_code, leaf_code, self_score, final, na, note in (
-                    PublishedLeaf.objects.filter(result__publication=publication)
-                    .order_by("result__position", "position")
-                    .values_list(
-                        "result__unit_code",
-                        "code",
-                        "self_score",
-                        "final_score",
-                        "not_applicable",
-                        "note",
-                    )
-                ):
-                    criterion = criteria.get(leaf_code)
-                    leaves.append(
-                        (
-                            unit_code,
-                            leaf_code,
-                            criterion.title if criterion else "",
-                            criterion.kind if criterion else "",
-                            criterion.max_points if criterion else "",
-                            self_score,
-                            final,
-                            "true" if na else "false",
-                            note,
-                        )
-                    )
-                bundle.writestr(f"leaves-{code}.csv", csv_bytes(leaves))
-                bundle.writestr(
-                    f"criteria-{code}.csv",
-                    csv_bytes(
-                        [
-                            ("code", "parent", "title", "max_points", "kind", "previous_code"),
-                            *(
-                                (
-                                    c.code,
-                                    c.parent_code,
-                                    c.title,
-                                    c.max_points,
-                                    c.kind,
-                                    c.previous_code,
-                                )
-                                for c in sorted(criteria.values(), key=lambda c: c.position)
-                            ),
-                        ]
-                    ),
-                )
-                bundle.writestr(
-                    f"bands-{code}.csv",
-                    csv_bytes(
-                        [
-                            ("code", "label", "min_index"),
-                            *publication.bands.order_by("-min_index").values_list(
-                                "code", "label", "min_index"
-                            ),
-                        ]
-                    ),
-                )
-                sipas_rows = list(
-                    publication.sipas.order_by("position").values_list(
-                        "rank", "unit_code", "unit_name", "index", *SIPAS_ELEMENTS, "change"
-                    )
-                )
-                if sipas_rows:
-                    bundle.writestr(
-                        f"sipas-{code}.csv",
-                        csv_bytes(
-                            [
-                                ("rank", "unit", "name", "index", *SIPAS_ELEMENTS, "change"),
-                                *sipas_rows,
-                            ]
-                        ),
-                    )
-            bundle.writestr(
-                "versions.csv",
-                csv_bytes(
-                    [
-                        ("group", "version", "published_at", "reason", "checksum"),
-                        *(
-                            (
-                                p.group_code,
-                                p.version,
-                                timezone.localtime(p.published_at).isoformat(),
-                                p.reason,
-                                p.checksum,
-                            )
-                            for p in Publication.objects.filter(year=year).order_by(
-                                "group_code", "version"
-                            )
-                        ),
-                    ]
-                ),
-            )
-        response = HttpResponse(archive.getvalue(), content_type="application/zip")
+        response = HttpResponse(open_data_zip(year, publications), content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="cchc-{year}-open-data.zip"'
         return response
 

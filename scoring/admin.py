@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import admin_views, workflow
+from .errors import Refused
 from .models import (
     AppraiserAssignment,
     Assessment,
@@ -34,6 +35,7 @@ from .models import (
     Unit,
     UnitGroup,
 )
+from .permissions import council_scope, is_secretariat
 
 
 @admin.register(UnitGroup)
@@ -82,20 +84,20 @@ class RoundAdmin(admin.ModelAdmin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if not request.user.has_perm("scoring.drive_stages"):
+        if not is_secretariat(request.user):
             actions.pop("open_next_stage", None)
             actions.pop("copy_to_next_year", None)
         return actions
 
     def _confirm(self, request, queryset, *, title, question, action):
         """Ask first (an intermediate page); act only on the confirmed POST."""
-        if not request.user.has_perm("scoring.drive_stages"):
+        if not is_secretariat(request.user):
             raise PermissionDenied
         if request.POST.get("confirmed") == "yes":
             for round_obj in queryset:
                 try:
                     message = action(round_obj)
-                except workflow.NotAllowed as refusal:
+                except Refused as refusal:
                     self.message_user(request, str(refusal), messages.ERROR)
                 else:
                     self.message_user(request, message, messages.SUCCESS)
@@ -215,8 +217,8 @@ class CriterionForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        crit_set, parent = data.get("criteria_set"), data.get("parent")
-        sets = {crit_set, self.instance.criteria_set if self.instance.pk else None} - {None}
+        criteria_set, parent = data.get("criteria_set"), data.get("parent")
+        sets = {criteria_set, self.instance.criteria_set if self.instance.pk else None} - {None}
         if any(s.tree_frozen() for s in sets):
             raise forms.ValidationError(
                 gettext(
@@ -224,8 +226,8 @@ class CriterionForm(forms.ModelForm):
                     "longer be changed."
                 )
             )
-        if parent is not None and crit_set is not None:
-            if parent.criteria_set_id != crit_set.pk:
+        if parent is not None and criteria_set is not None:
+            if parent.criteria_set_id != criteria_set.pk:
                 self.add_error("parent", gettext("The parent must belong to the same set."))
             elif self.instance.pk and self._is_below_itself(parent):
                 self.add_error(
@@ -273,20 +275,20 @@ class CriterionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         before = Criterion.objects.get(pk=obj.pk).criteria_set if change else None
         super().save_model(request, obj, form, change)
-        for crit_set in {obj.criteria_set, before} - {None}:
-            crit_set.refresh_tree()
+        for criteria_set in {obj.criteria_set, before} - {None}:
+            criteria_set.refresh_tree()
 
     def delete_model(self, request, obj):
-        crit_set = obj.criteria_set
+        criteria_set = obj.criteria_set
         super().delete_model(request, obj)
-        crit_set.refresh_tree()
+        criteria_set.refresh_tree()
 
     def delete_queryset(self, request, queryset):
         # Each row passed has_delete_permission (the bulk action checks every object).
         sets = list(CriteriaSet.objects.filter(criteria__in=queryset).distinct())
         super().delete_queryset(request, queryset)
-        for crit_set in sets:
-            crit_set.refresh_tree()
+        for criteria_set in sets:
+            criteria_set.refresh_tree()
 
 
 @admin.register(Assessment)
@@ -320,11 +322,7 @@ class AssessmentAdmin(admin.ModelAdmin):
         ]
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser or request.user.has_perm("scoring.drive_stages"):
-            return queryset
-        # Council members see the assessments of the sets they appraise.
-        return queryset.filter(criteria_set__criteria__appraisers__user=request.user).distinct()
+        return council_scope(request.user, super().get_queryset(request), "criteria_set")
 
     def has_add_permission(self, request):
         return False  # assessments open with the self-assessment stage or come from imports
@@ -375,15 +373,6 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
         return super().get_readonly_fields(request, obj)
 
 
-def _for_council(request, queryset, path_to_set: str):
-    """The secretariat sees everything; a council member, the sets they appraise."""
-    if request.user.is_superuser or request.user.has_perm("scoring.drive_stages"):
-        return queryset
-    return queryset.filter(
-        **{f"{path_to_set}__criteria__appraisers__user": request.user}
-    ).distinct()
-
-
 @admin.register(Score)
 class ScoreAdmin(ReadOnlyHistoryAdmin):
     """Scores are read here; they change through the unit's pages, the appraisal page and the
@@ -412,7 +401,9 @@ class ScoreAdmin(ReadOnlyHistoryAdmin):
     search_fields = ["assessment__unit__name", "criterion__code"]
 
     def get_queryset(self, request):
-        return _for_council(request, super().get_queryset(request), "assessment__criteria_set")
+        return council_scope(
+            request.user, super().get_queryset(request), "assessment__criteria_set"
+        )
 
     def has_add_permission(self, request):
         return False
@@ -445,8 +436,8 @@ class EvidenceAdmin(admin.ModelAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return _for_council(
-            request, super().get_queryset(request), "score__assessment__criteria_set"
+        return council_scope(
+            request.user, super().get_queryset(request), "score__assessment__criteria_set"
         )
 
     @admin.display(description=_("file"))

@@ -1,4 +1,4 @@
-"""The one calculation of the PAR Index and SIPAS (domain.md §3 and §4).
+"""The one calculation of the PAR Index and SIPAS (docs/calculation.md).
 
 Pure functions: ``Decimal`` in, ``Decimal`` out; no ORM, no I/O. The council's live preview,
 publishing and the tests all call these, so the same scores always give the same numbers.
@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -20,8 +21,22 @@ TWO_PLACES = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal("100.00")
 
-SELF, SURVEY, BONUS, PENALTY = "self", "survey", "bonus", "penalty"
-SCORED_KINDS = frozenset({SELF, SURVEY})
+
+class Kind(StrEnum):
+    """The kinds of leaf: who gives the points and how they count. The one definition: the
+    model's choices take these values (a guard test checks that they agree)."""
+
+    SELF = "self"  # the unit self-assesses, the council appraises
+    SURVEY = "survey"  # imported from the sociological survey
+    BONUS = "bonus"  # self-claimed, appraised; added up to the bonus cap
+    PENALTY = "penalty"  # set by the council; subtracted up to the penalty cap
+
+
+# The leaves that make up the points and the maximum (bonus and penalty are added or subtracted).
+SCORED_KINDS = frozenset({Kind.SELF, Kind.SURVEY})
+# The leaves a unit scores itself, and those the council appraises.
+SELF_SCORED_KINDS = frozenset({Kind.SELF, Kind.BONUS})
+APPRAISED_KINDS = frozenset({Kind.SELF, Kind.BONUS, Kind.PENALTY})
 
 
 class CalculationError(ValueError):
@@ -90,9 +105,35 @@ class UnitResult:
     fields: tuple[FieldResult, ...]
 
 
-def default_cap(leaves: Iterable[Leaf], kind: str) -> Decimal:
-    """The sum of the maxima of the set's leaves of that kind (bonus or penalty)."""
+def default_cap(leaves: Iterable, kind: str) -> Decimal:
+    """The sum of the maxima of the set's leaves of that kind (bonus or penalty): what a cap is
+    when the set does not name one. ``leaves`` have ``kind`` and ``max_points``."""
     return sum((leaf.max_points for leaf in leaves if leaf.kind == kind), ZERO)
+
+
+def maximum_by_kind(criteria: Iterable) -> dict[str, Decimal]:
+    """The sum of the maxima of the leaves of each kind (every kind present, 0 for none):
+    what the methodology page says comes from where. ``criteria`` have ``kind`` (empty on a
+    parent) and ``max_points``."""
+    totals = {kind.value: ZERO for kind in Kind}
+    for criterion in criteria:
+        if criterion.kind:
+            totals[criterion.kind] += criterion.max_points
+    return totals
+
+
+def scored_maximum(criteria: Iterable) -> Decimal:
+    """The maximum a field is measured on: its self and survey leaves (bonus and penalty points
+    have no maximum of their own in the index)."""
+    return sum((c.max_points for c in criteria if c.kind in SCORED_KINDS), ZERO)
+
+
+def largest_losses(fields: Iterable, count: int = 3) -> list:
+    """The ``count`` fields where a unit lost most points (maximum − points), in tree order on a
+    tie; fields without a maximum (bonus, penalty) are left out. ``fields`` have ``points``,
+    ``max_points`` and ``position``."""
+    scored = [f for f in fields if f.max_points > 0]
+    return sorted(scored, key=lambda f: (-(f.max_points - f.points), f.position))[:count]
 
 
 def missing_final_scores(leaves: Iterable[Leaf]) -> list[str]:
@@ -102,6 +143,12 @@ def missing_final_scores(leaves: Iterable[Leaf]) -> list[str]:
         for leaf in leaves
         if leaf.kind in SCORED_KINDS and not leaf.not_applicable and leaf.final is None
     ]
+
+
+def claimed_points(self_scores: Iterable[Decimal | None]) -> Decimal:
+    """The points a unit claims in its self-assessment: the sum of its self scores (bonus
+    claims included, before any cap), shown to the unit while it works."""
+    return sum((score for score in self_scores if score is not None), ZERO)
 
 
 def index_of(points: Decimal, max_points: Decimal) -> Decimal:
@@ -144,7 +191,7 @@ def unit_result(
     bonus_cap: Decimal | None = None,
     penalty_cap: Decimal | None = None,
 ) -> UnitResult:
-    """Points, maximum, index and field results of one unit (domain.md §3).
+    """Points, maximum, index and field results of one unit (docs/calculation.md).
 
     ``leaves`` are all the leaves of the set in tree order, each with the unit's final score.
     Raises ``MissingFinalScores`` for an applicable self or survey leaf without a final score,
@@ -154,11 +201,11 @@ def unit_result(
     if missing:
         raise MissingFinalScores(missing)
     if bonus_cap is None:
-        bonus_cap = default_cap(leaves, BONUS)
+        bonus_cap = default_cap(leaves, Kind.BONUS)
     if penalty_cap is None:
-        penalty_cap = default_cap(leaves, PENALTY)
-    bonus = _capped_contributions(leaves, BONUS, bonus_cap)
-    penalty = _capped_contributions(leaves, PENALTY, penalty_cap)
+        penalty_cap = default_cap(leaves, Kind.PENALTY)
+    bonus = _capped_contributions(leaves, Kind.BONUS, bonus_cap)
+    penalty = _capped_contributions(leaves, Kind.PENALTY, penalty_cap)
 
     field_points: dict[str, Decimal] = {}
     field_max: dict[str, Decimal] = {}
@@ -170,9 +217,9 @@ def unit_result(
         if leaf.kind in SCORED_KINDS:
             field_points[leaf.field] += leaf.final
             field_max[leaf.field] += leaf.max_points
-        elif leaf.kind == BONUS:
+        elif leaf.kind == Kind.BONUS:
             field_points[leaf.field] += bonus[leaf.code]
-        elif leaf.kind == PENALTY:
+        elif leaf.kind == Kind.PENALTY:
             field_points[leaf.field] -= penalty[leaf.code]
 
     points = sum(field_points.values(), ZERO)
@@ -200,6 +247,26 @@ def band_for(index: Decimal, bands: Iterable[BandRule]) -> BandRule | None:
     """The band with the highest lower bound not above the (rounded) index."""
     eligible = [band for band in bands if band.min_index <= index]
     return max(eligible, key=lambda band: band.min_index, default=None)
+
+
+def points_to_next_band(
+    points: Decimal, max_points: Decimal, bands: Iterable
+) -> tuple[object, Decimal] | None:
+    """The next band above the unit's published index and the least points, in hundredths,
+    that would lift the *published* (rounded) index to its lower bound with the same maximum;
+    None in the top band. 179.98 of 200 needs 0.01: 179.99 / 200 publishes as 90.00.
+    ``bands`` have ``min_index``."""
+    index = index_of(points, max_points)
+    above = sorted((band for band in bands if band.min_index > index), key=lambda b: b.min_index)
+    if not above:
+        return None
+    band = above[0]
+    p, m = int(points.scaleb(2)), int(max_points.scaleb(2))
+    bound = int(band.min_index.scaleb(2))
+    # index_of gives (2 × p × 10000 + m) // (2 × m) hundredths: at least the bound exactly when
+    # p ≥ m × (2 × bound − 1) / 20000, so the least such p is that, rounded up.
+    least = -(-(m * (2 * bound - 1)) // 20000)
+    return band, Decimal(least - p).scaleb(-2).quantize(TWO_PLACES)
 
 
 def name_sort_key(name: str) -> tuple[str, str]:
@@ -237,7 +304,7 @@ def change(current: Decimal, previous: Decimal | None) -> Decimal | None:
 
 
 def previous_index(own: Decimal | None, predecessors: Sequence[Decimal | None]) -> Decimal | None:
-    """Which of last year's published indices a unit is compared with (domain.md §3).
+    """Which of last year's published indices a unit is compared with (docs/calculation.md).
 
     ``own`` is the unit's own index last year, ``predecessors`` those of the units it took over
     (None where such a unit was not ranked last year). A unit ranked on its own last year that
@@ -272,3 +339,11 @@ def average(values: Sequence[Decimal]) -> Decimal | None:
     if not values:
         return None
     return quantize(sum((Fraction(v) for v in values), Fraction(0)) / len(values))
+
+
+def average_of_total(total: Decimal | None, count: int) -> Decimal | None:
+    """The same mean from a sum and a count the database computed (exact: the values have two
+    decimals); None for no value."""
+    if not count or total is None:
+        return None
+    return quantize(Fraction(total) / count)

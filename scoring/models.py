@@ -14,9 +14,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from . import calculation
 from .validators import validate_multi_line, validate_single_line
 
 POINTS = {"max_digits": 7, "decimal_places": 2}
@@ -124,6 +126,15 @@ class Round(models.Model):
     def deadline_for(self, stage: str):
         return getattr(self, f"{stage}_deadline", None)
 
+    def current_deadline(self):
+        """The deadline of the current stage, or None."""
+        return self.deadline_for(self.stage)
+
+    def deadline_passed(self, stage: str | None = None) -> bool:
+        """The deadline of ``stage`` (the current one by default) has passed."""
+        deadline = self.deadline_for(stage or self.stage)
+        return deadline is not None and timezone.now() > deadline
+
 
 class CriteriaSet(models.Model):
     """The criteria tree of one group in one round, with its caps and classification bands."""
@@ -217,10 +228,34 @@ class CriteriaSet(models.Model):
 
 
 class Kind(models.TextChoices):
-    SELF = "self", _("Self-assessed")
-    SURVEY = "survey", _("Survey")
-    BONUS = "bonus", _("Bonus")
-    PENALTY = "penalty", _("Penalty")
+    """The leaf kinds of ``calculation.Kind``, with their labels."""
+
+    SELF = calculation.Kind.SELF.value, _("Self-assessed")
+    SURVEY = calculation.Kind.SURVEY.value, _("Survey")
+    BONUS = calculation.Kind.BONUS.value, _("Bonus")
+    PENALTY = calculation.Kind.PENALTY.value, _("Penalty")
+
+
+class CriterionQuerySet(models.QuerySet):
+    def tree(self) -> list[Criterion]:
+        """The criteria in tree order, each given ``depth`` (0 for a field) and ``field`` (the
+        field it belongs to, itself for a field): the one walk of a tree, in one query."""
+        criteria = list(self.order_by("position", "code"))
+        by_id = {criterion.pk: criterion for criterion in criteria}
+
+        def place(criterion: Criterion) -> None:
+            if hasattr(criterion, "depth"):
+                return
+            parent = by_id.get(criterion.parent_id)
+            if parent is None:
+                criterion.depth, criterion.field = 0, criterion
+            else:
+                place(parent)
+                criterion.depth, criterion.field = parent.depth + 1, parent.field
+
+        for criterion in criteria:
+            place(criterion)
+        return criteria
 
 
 class Criterion(models.Model):
@@ -255,6 +290,8 @@ class Criterion(models.Model):
         related_name="next_versions",
         verbose_name=_("previous year's criterion"),
     )
+
+    objects = CriterionQuerySet.as_manager()
 
     class Meta:
         ordering = ["criteria_set", "position"]
@@ -350,6 +387,21 @@ class Assessment(models.Model):
     def __str__(self) -> str:
         return f"{self.unit} · {self.criteria_set.round.year}"
 
+    def set_status(self, status: str, user, **values) -> None:
+        """Change the status (with the other ``values`` that go with it, e.g. the time of
+        submission), writing its ``Transition``."""
+        Transition.objects.create(
+            round=self.criteria_set.round,
+            assessment=self,
+            from_state=self.status,
+            to_state=status,
+            user=user,
+        )
+        self.status = status
+        for name, value in values.items():
+            setattr(self, name, value)
+        self.save(update_fields=["status", *values])
+
 
 class Score(models.Model):
     """Every stage of one leaf of one assessment, side by side; nothing overwrites a stage.
@@ -416,7 +468,14 @@ class Score(models.Model):
 
     @property
     def final_score(self) -> Decimal | None:
-        return self.appraisal_2 if self.appraisal_2 is not None else self.appraisal_1
+        return calculation.final_score(self.appraisal_1, self.appraisal_2)
+
+    def record_change(self, reason: str) -> None:
+        """Save what was changed on this score as its next version, the reason kept in its
+        history (optimistic locking compares versions)."""
+        self.version += 1
+        self._change_reason = reason
+        self.save()
 
 
 def evidence_path(instance: Evidence, filename: str) -> str:

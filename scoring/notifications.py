@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from .models import AppraiserAssignment, Assessment, AssessmentStatus, Round, Stage
@@ -48,7 +49,7 @@ def _deadline_text(round_obj: Round, stage: str) -> str:
     deadline = round_obj.deadline_for(stage)
     if deadline is None:
         return _("no deadline set")
-    return timezone.localtime(deadline).strftime("%H:%M %d/%m/%Y")
+    return date_format(timezone.localtime(deadline), "SHORT_DATETIME_FORMAT")
 
 
 def _send(messages: list[tuple[str, str, str, list[str]]]) -> int:

@@ -1,32 +1,43 @@
-"""Who may read or change which assessment, in one place.
+"""Who may read or change what, in one place.
 
-Every staff view starts with ``assessment_for_member`` (404, not 403, for anything outside the
-user's unit) and every write goes through one of the ``can_*`` checks below, which the workflow
-functions call again on the server whatever the page showed.
+Pages start with one of the ``*_for_member`` / ``*_for_council`` helpers, which return the object
+or raise 404 (never 403) for anything outside the user's unit or the sets they appraise. Every
+write goes through one of the ``check_*`` functions, which the workflow functions call again on
+the server whatever the page showed. The admin asks here too (``is_secretariat``,
+``council_scope``), so every decision counts ``is_active`` the same way.
 """
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from .models import AppraiserAssignment, Assessment, AssessmentStatus, Membership, Stage
+from .calculation import APPRAISED_KINDS
+from .errors import NotAllowed
+from .models import (
+    AppraiserAssignment,
+    Assessment,
+    AssessmentStatus,
+    CriteriaSet,
+    Membership,
+    Round,
+    Stage,
+)
 
-SECRETARIAT = "Tổ giúp việc"
-APPRAISER = "Hội đồng thẩm định"
-UNIT_STAFF = "Cán bộ đơn vị"
-UNIT_HEAD = "Lãnh đạo đơn vị"
-ROLES = (SECRETARIAT, APPRAISER, UNIT_STAFF, UNIT_HEAD)
+APPRAISAL_STAGES = (Stage.APPRAISAL_1, Stage.APPRAISAL_2)
 
 
-class NotAllowed(Exception):
-    """A refused write; the message tells the user why (in their language)."""
+def _active(user) -> bool:
+    return user.is_authenticated and user.is_active
 
 
 def unit_of(user):
     """The unit the user works for, or None."""
-    if not user.is_authenticated:
+    if not _active(user):
         return None
     try:
         return user.membership.unit
@@ -35,7 +46,21 @@ def unit_of(user):
 
 
 def is_secretariat(user) -> bool:
-    return user.is_active and (user.is_superuser or user.has_perm("scoring.drive_stages"))
+    """The secretariat (and superusers): sets up rounds, drives stages, publishes, sees all."""
+    return _active(user) and (user.is_superuser or user.has_perm("scoring.drive_stages"))
+
+
+def is_unit_member(user) -> bool:
+    """Unit staff and heads: self-assess their own unit."""
+    return unit_of(user) is not None and user.has_perm("scoring.self_assess")
+
+
+def can_submit(user) -> bool:
+    """The unit's head submits the self-assessment and the explanation."""
+    return is_unit_member(user) and user.has_perm("scoring.submit_assessment")
+
+
+# Unit staff -------------------------------------------------------------------------------------
 
 
 def assessment_for_member(user, year: int, unit_code: str) -> Assessment:
@@ -51,9 +76,42 @@ def assessment_for_member(user, year: int, unit_code: str) -> Assessment:
         raise Http404 from None
 
 
+def member_assessments(user) -> QuerySet:
+    """Every assessment of the user's unit (none for anyone else)."""
+    if not is_unit_member(user):
+        return Assessment.objects.none()
+    return Assessment.objects.filter(unit=unit_of(user))
+
+
+def page_mode(user, assessment: Assessment) -> str:
+    """What the user may do on the assessment page now: ``self`` (self-assess), ``explain``
+    (answer flagged leaves) or ``read``."""
+    for mode, check in (("self", check_self_edit), ("explain", check_explain)):
+        try:
+            check(user, assessment)
+        except NotAllowed:
+            continue
+        return mode
+    return "read"
+
+
+def why_read_only(user, assessment: Assessment) -> str:
+    """Why the unit cannot change the assessment now (deadline, stage or lock)."""
+    stage = assessment.criteria_set.round.stage
+    check = check_explain if stage == Stage.EXPLANATION else check_self_edit
+    try:
+        check(user, assessment)
+    except NotAllowed as refusal:
+        return str(refusal)
+    return _("This assessment cannot be changed now.")
+
+
+# The council ------------------------------------------------------------------------------------
+
+
 def assigned_field_ids(user, criteria_set) -> set[int]:
     """The fields of a set the user may appraise (all of them for a superuser)."""
-    if not user.is_active or not user.is_staff:
+    if not _active(user) or not user.is_staff:
         return set()
     if user.is_superuser:
         return set(criteria_set.criteria.filter(parent=None).values_list("pk", flat=True))
@@ -66,9 +124,75 @@ def assigned_field_ids(user, criteria_set) -> set[int]:
     )
 
 
+def council_scope(user, queryset: QuerySet, path_to_set: str = "") -> QuerySet:
+    """What of ``queryset`` the user may read in the admin: everything for the secretariat,
+    the rows of the criteria sets a council member appraises (``path_to_set`` leads from the
+    queryset's model to its criteria set; empty for criteria sets themselves), nothing for
+    anyone else."""
+    if is_secretariat(user):
+        return queryset
+    if not _active(user) or not user.has_perm("scoring.appraise"):
+        return queryset.none()
+    prefix = f"{path_to_set}__" if path_to_set else ""
+    return queryset.filter(**{f"{prefix}criteria__appraisers__user": user}).distinct()
+
+
+def can_follow(user, round_obj: Round) -> bool:
+    """The secretariat, and council members with a field in one of the round's sets."""
+    if is_secretariat(user):
+        return True
+    return any(assigned_field_ids(user, s) for s in round_obj.criteria_sets.all())
+
+
+def assessment_for_council(user, assessment_id: int) -> Assessment:
+    """An assessment the user may read as the council, or 404."""
+    assessment = get_object_or_404(
+        Assessment.objects.select_related("unit", "criteria_set__round", "criteria_set__group"),
+        pk=assessment_id,
+    )
+    if not (is_secretariat(user) or assigned_field_ids(user, assessment.criteria_set)):
+        raise Http404
+    return assessment
+
+
+def round_for_council(user, round_id: int) -> Round:
+    """A round the user may follow (progress board), or 404."""
+    round_obj = get_object_or_404(Round, pk=round_id)
+    if not can_follow(user, round_obj):
+        raise Http404
+    return round_obj
+
+
+def criteria_set_for_council(user, set_id: int) -> CriteriaSet:
+    """A criteria set whose preview the user may see, or 404."""
+    criteria_set = get_object_or_404(
+        CriteriaSet.objects.select_related("round", "group"), pk=set_id
+    )
+    if not can_follow(user, criteria_set.round):
+        raise Http404
+    return criteria_set
+
+
+def appraisable(user, assessment: Assessment, scores, field_of: dict[int, int]) -> list:
+    """The scores the user may appraise now, in the order given: leaves of a kind the council
+    appraises, in the user's fields, in round 1; in round 2 only the flagged ones.
+    ``field_of`` maps a criterion id to the id of its field."""
+    stage = assessment.criteria_set.round.stage
+    if stage not in APPRAISAL_STAGES:
+        return []
+    assigned = assigned_field_ids(user, assessment.criteria_set)
+    return [
+        score
+        for score in scores
+        if field_of[score.criterion_id] in assigned
+        and score.criterion.kind in APPRAISED_KINDS
+        and (stage == Stage.APPRAISAL_1 or score.explanation_requested)
+    ]
+
+
 def can_view_assessment(user, assessment: Assessment) -> bool:
-    """Unit members of that unit, the secretariat, and council members of that round."""
-    if not user.is_authenticated or not user.is_active:
+    """Unit members of that unit, the secretariat, and council members of that set."""
+    if not _active(user):
         return False
     if is_secretariat(user):
         return True
@@ -78,9 +202,7 @@ def can_view_assessment(user, assessment: Assessment) -> bool:
     return bool(assigned_field_ids(user, assessment.criteria_set))
 
 
-def _deadline_passed(round_obj, stage: str) -> bool:
-    deadline = round_obj.deadline_for(stage)
-    return deadline is not None and timezone.now() > deadline
+# Checks before every write ----------------------------------------------------------------------
 
 
 def _require_stage(round_obj, stage: str) -> None:
@@ -89,11 +211,11 @@ def _require_stage(round_obj, stage: str) -> None:
             _("This is not possible now: the round is in the stage “%(current)s”, not “%(stage)s”.")
             % {"current": round_obj.get_stage_display(), "stage": Stage(stage).label}
         )
-    if _deadline_passed(round_obj, stage):
+    if round_obj.deadline_passed(stage):
         deadline = timezone.localtime(round_obj.deadline_for(stage))
         raise NotAllowed(
             _("The deadline of this stage has passed (%(deadline)s).")
-            % {"deadline": deadline.strftime("%d/%m/%Y %H:%M")}
+            % {"deadline": date_format(deadline, "SHORT_DATETIME_FORMAT")}
         )
 
 

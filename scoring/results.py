@@ -60,28 +60,15 @@ class GroupResults:
         return not self.gaps and not self.unscorable
 
 
-def field_codes(criteria: list[Criterion]) -> dict[int, str]:
-    """Criterion id → code of the field (top-level criterion) it belongs to."""
-    by_id = {c.pk: c for c in criteria}
-    result = {}
-    for criterion in criteria:
-        top = criterion
-        while top.parent_id is not None:
-            top = by_id[top.parent_id]
-        result[criterion.pk] = top.code
-    return result
-
-
-def group_results(crit_set: CriteriaSet) -> GroupResults:
-    criteria = list(crit_set.criteria.select_related("previous").order_by("position", "code"))
-    bands = [calculation.BandRule(b.code, b.label, b.min_index) for b in crit_set.bands.all()]
-    results = GroupResults(criteria_set=crit_set, criteria=criteria, bands=bands)
+def group_results(criteria_set: CriteriaSet) -> GroupResults:
+    criteria = criteria_set.criteria.select_related("previous").tree()
+    bands = [calculation.BandRule(b.code, b.label, b.min_index) for b in criteria_set.bands.all()]
+    results = GroupResults(criteria_set=criteria_set, criteria=criteria, bands=bands)
     leaves = results.leaves
-    top = field_codes(criteria)
-    assessments = list(crit_set.assessments.select_related("unit"))
+    assessments = list(criteria_set.assessments.select_related("unit"))
     scores: dict[int, dict[int, ScoreValues]] = {a.pk: {} for a in assessments}
     for assessment_id, criterion_id, *values in Score.objects.filter(
-        assessment__criteria_set=crit_set
+        assessment__criteria_set=criteria_set
     ).values_list(
         "assessment_id",
         "criterion_id",
@@ -93,7 +80,7 @@ def group_results(crit_set: CriteriaSet) -> GroupResults:
     ):
         scores[assessment_id][criterion_id] = ScoreValues(*values)
 
-    static = [(leaf.pk, leaf.code, top[leaf.pk], leaf.kind, leaf.max_points) for leaf in leaves]
+    static = [(leaf.pk, leaf.code, leaf.field.code, leaf.kind, leaf.max_points) for leaf in leaves]
     computed = []
     for assessment in assessments:
         unit_scores = scores[assessment.pk]
@@ -110,7 +97,7 @@ def group_results(crit_set: CriteriaSet) -> GroupResults:
                 )
         try:
             result = calculation.unit_result(
-                inputs, bonus_cap=crit_set.bonus_cap, penalty_cap=crit_set.penalty_cap
+                inputs, bonus_cap=criteria_set.bonus_cap, penalty_cap=criteria_set.penalty_cap
             )
         except calculation.MissingFinalScores as missing:
             results.gaps.append((assessment.unit, missing.codes))

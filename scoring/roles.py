@@ -6,7 +6,11 @@ demo loads even into a database whose groups were emptied).
 
 from __future__ import annotations
 
-from .permissions import APPRAISER, SECRETARIAT, UNIT_HEAD, UNIT_STAFF
+SECRETARIAT = "Tổ giúp việc"
+APPRAISER = "Hội đồng thẩm định"
+UNIT_STAFF = "Cán bộ đơn vị"
+UNIT_HEAD = "Lãnh đạo đơn vị"
+ROLES = (SECRETARIAT, APPRAISER, UNIT_STAFF, UNIT_HEAD)
 
 # Role → permissions as "app_label.codename".
 ROLE_PERMISSIONS = {

@@ -5,18 +5,22 @@ from . import views
 app_name = "scoring"
 
 urlpatterns = [
-    path("assessments/", views.assessment_list, name="assessments"),
-    path("assessments/<int:year>/<slug:unit>/", views.assessment_detail, name="assessment"),
-    path("assessments/<int:year>/<slug:unit>/submit/", views.assessment_submit, name="submit"),
+    path("assessments/", views.assessment_list_view, name="assessments"),
+    path("assessments/<int:year>/<slug:unit>/", views.assessment_view, name="assessment"),
+    path(
+        "assessments/<int:year>/<slug:unit>/submit/",
+        views.assessment_submit_view,
+        name="submit",
+    ),
     path(
         "assessments/<int:year>/<slug:unit>/explanation/submit/",
-        views.explanation_submit,
+        views.explanation_submit_view,
         name="submit_explanation",
     ),
     path(
         "assessments/<int:year>/<slug:unit>/evidence/<int:pk>/delete/",
-        views.evidence_delete,
+        views.evidence_delete_view,
         name="evidence_delete",
     ),
-    path("evidence/<int:pk>/", views.evidence_download, name="evidence"),
+    path("evidence/<int:pk>/", views.evidence_download_view, name="evidence"),
 ]

@@ -14,22 +14,24 @@ from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import workflow
+from . import calculation, workflow
+from .calculation import SELF_SCORED_KINDS
+from .errors import Invalid, Refused
 from .forms import EVIDENCE_TYPES, EvidenceForm, ExplanationForm, SelfAssessmentForm
-from .models import Assessment, Criterion, Evidence, Kind, Score, Stage
+from .models import Criterion, Evidence, Kind, Score, Stage
 from .permissions import (
-    NotAllowed,
     assessment_for_member,
+    can_submit,
     can_view_assessment,
-    check_explain,
-    check_self_edit,
     check_submit,
     check_submit_explanation,
+    member_assessments,
+    page_mode,
     unit_of,
+    why_read_only,
 )
 
 # After which stages the unit sees the council's round-1 and round-2 appraisals.
@@ -37,42 +39,18 @@ SHOW_ROUND_1 = {Stage.EXPLANATION, Stage.APPRAISAL_2, Stage.FINAL}
 SHOW_ROUND_2 = {Stage.FINAL}
 
 
-def time_left(deadline, now) -> str:
-    """“12 days 3 hours”, in the reader's language (Django's Vietnamese catalogue lacks it)."""
-    seconds = int((deadline - now).total_seconds())
-    days, hours, minutes = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60
-    if days:
-        return _("%(days)d days %(hours)d hours") % {"days": days, "hours": hours}
-    if hours:
-        return _("%(hours)d hours %(minutes)d minutes") % {"hours": hours, "minutes": minutes}
-    return _("%(minutes)d minutes") % {"minutes": max(minutes, 1)}
-
-
-def deadline_info(round_obj) -> dict:
-    """The current stage's deadline, whether it has passed, and the time left (Asia/Ho_Chi_Minh
-    for display; the comparison itself is between instants)."""
-    deadline = round_obj.deadline_for(round_obj.stage)
-    now = timezone.now()
-    return {
-        "deadline": deadline,
-        "passed": deadline is not None and now > deadline,
-        "left": time_left(deadline, now) if deadline and deadline > now else "",
-    }
-
-
 @login_required
-def assessment_list(request):
-    unit = unit_of(request.user)
-    assessments = []
-    if unit is not None and request.user.has_perm("scoring.self_assess"):
-        assessments = [
-            (assessment, deadline_info(assessment.criteria_set.round))
-            for assessment in Assessment.objects.filter(unit=unit)
-            .select_related("criteria_set__round", "criteria_set__group")
-            .order_by("-criteria_set__round__year")
-        ]
+def assessment_list_view(request):
+    assessments = member_assessments(request.user).select_related(
+        "criteria_set__round", "criteria_set__group"
+    )
     return render(
-        request, "scoring/assessment_list.html", {"unit": unit, "assessments": assessments}
+        request,
+        "scoring/assessment_list.html",
+        {
+            "unit": unit_of(request.user),
+            "assessments": assessments.order_by("-criteria_set__round__year"),
+        },
     )
 
 
@@ -86,44 +64,20 @@ class LeafRow:
     evidence_form: EvidenceForm | None = None
 
 
-def _mode(user, assessment) -> str:
-    """What the user may do on this page now: 'self', 'explain' or 'read'."""
-    for mode, check in (("self", check_self_edit), ("explain", check_explain)):
-        try:
-            check(user, assessment)
-        except NotAllowed:
-            continue
-        return mode
-    return "read"
-
-
-def _why_read_only(user, assessment) -> str:
-    """The reason the unit cannot change the assessment now (deadline, stage or lock)."""
-    stage = assessment.criteria_set.round.stage
-    check = check_explain if stage == Stage.EXPLANATION else check_self_edit
-    try:
-        check(user, assessment)
-    except NotAllowed as refusal:
-        return str(refusal)
-    return _("This assessment cannot be changed now.")
-
-
 def _page(request, assessment, mode, form=None, evidence_forms=None, explanation_form=None):
     """Everything the assessment page shows, in four queries whatever the number of leaves."""
-    criteria = list(assessment.criteria_set.criteria.order_by("position"))
+    criteria = assessment.criteria_set.criteria.tree()
     scores = {s.criterion_id: s for s in assessment.scores.all()}
     evidence: dict[int, list[Evidence]] = {}
     for item in Evidence.objects.filter(score__assessment=assessment).order_by("uploaded_at"):
         evidence.setdefault(item.score_id, []).append(item)
-    by_id = {c.pk: c for c in criteria}
     rows = []
     for criterion in criteria:
-        depth, parent = 0, criterion.parent_id
-        while parent:
-            depth, parent = depth + 1, by_id[parent].parent_id
         score = scores.get(criterion.pk)
-        row = LeafRow(criterion, depth, score, evidence.get(score.pk, []) if score else [])
-        if form is not None and criterion.is_leaf and criterion.kind in workflow.SELF_KINDS:
+        row = LeafRow(
+            criterion, criterion.depth, score, evidence.get(score.pk, []) if score else []
+        )
+        if form is not None and criterion.is_leaf and criterion.kind in SELF_SCORED_KINDS:
             row.fields = {
                 name: form[f"{name}_{criterion.pk}"]
                 for name in ("score", "method", "na", "na_reason")
@@ -143,16 +97,10 @@ def _page(request, assessment, mode, form=None, evidence_forms=None, explanation
         for r in leaves
         if r.score and (r.score.self_score is not None or r.score.not_applicable_requested)
     ]
-    claimed = sum(
-        (
-            r.score.self_score
-            for r in rows
-            if r.criterion.is_leaf
-            and r.criterion.kind in workflow.SELF_KINDS
-            and r.score
-            and r.score.self_score is not None
-        ),
-        start=0,
+    claimed = calculation.claimed_points(
+        r.score.self_score
+        for r in rows
+        if r.criterion.is_leaf and r.criterion.kind in SELF_SCORED_KINDS and r.score
     )
     round_obj = assessment.criteria_set.round
     return render(
@@ -163,10 +111,9 @@ def _page(request, assessment, mode, form=None, evidence_forms=None, explanation
             "round": round_obj,
             "rows": rows,
             "mode": mode,
-            "read_only_reason": _why_read_only(request.user, assessment) if mode == "read" else "",
+            "read_only_reason": why_read_only(request.user, assessment) if mode == "read" else "",
             "form": form,
             "explanation_form": explanation_form,
-            "deadline": deadline_info(round_obj),
             "progress": {
                 "leaves": len(leaves),
                 "scored": len(scored),
@@ -181,9 +128,8 @@ def _page(request, assessment, mode, form=None, evidence_forms=None, explanation
             },
             "show_round_1": round_obj.stage in SHOW_ROUND_1,
             "show_round_2": round_obj.stage in SHOW_ROUND_2,
-            "can_submit": mode == "self" and request.user.has_perm("scoring.submit_assessment"),
-            "can_submit_explanation": mode == "explain"
-            and request.user.has_perm("scoring.submit_assessment"),
+            "can_submit": mode == "self" and can_submit(request.user),
+            "can_submit_explanation": mode == "explain" and can_submit(request.user),
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -196,9 +142,9 @@ def _evidence_forms(request, leaves) -> dict[int, EvidenceForm]:
 
 
 @login_required
-def assessment_detail(request, year: int, unit: str):
+def assessment_view(request, year: int, unit: str):
     assessment = assessment_for_member(request.user, year, unit)
-    mode = _mode(request.user, assessment)
+    mode = page_mode(request.user, assessment)
     criteria_leaves = list(
         assessment.criteria_set.criteria.filter(is_leaf=True).order_by("position")
     )
@@ -206,7 +152,7 @@ def assessment_detail(request, year: int, unit: str):
     data = request.POST if request.method == "POST" else None
 
     if mode == "self":
-        own = [leaf for leaf in criteria_leaves if leaf.kind in workflow.SELF_KINDS]
+        own = [leaf for leaf in criteria_leaves if leaf.kind in SELF_SCORED_KINDS]
         form = SelfAssessmentForm(data, leaves=own, scores=scores)
         evidence_forms = _evidence_forms(request, own)
         if request.method == "POST":
@@ -229,7 +175,7 @@ def assessment_detail(request, year: int, unit: str):
         )
 
     if request.method == "POST":
-        messages.error(request, _why_read_only(request.user, assessment))
+        messages.error(request, why_read_only(request.user, assessment))
         return redirect(request.path)
     return _page(request, assessment, mode)
 
@@ -267,12 +213,12 @@ def _save_self(request, assessment, form, leaves, evidence_forms) -> bool:
                 assessment_id=assessment.pk, user=request.user, leaves=inputs
             )
             _add_evidence(request, assessment, evidence_forms)
-    except NotAllowed as refusal:
-        messages.error(request, str(refusal))
-        return False
-    except workflow.Invalid as invalid:
+    except Invalid as invalid:
         for code, message in invalid.errors.items():
             messages.error(request, f"{code}: {message}")
+        return False
+    except Refused as refusal:
+        messages.error(request, str(refusal))
         return False
     messages.success(request, _("Saved (%(count)d leaves changed).") % {"count": changed})
     return True
@@ -282,11 +228,11 @@ def _save_explanation(request, assessment, form, flagged, evidence_forms) -> boo
     texts = {s.criterion_id: form.cleaned_data[f"explanation_{s.criterion_id}"] for s in flagged}
     try:
         with transaction.atomic():
-            changed = workflow.scores_explain(
+            changed = workflow.score_explain(
                 assessment_id=assessment.pk, user=request.user, explanations=texts
             )
             _add_evidence(request, assessment, evidence_forms)
-    except NotAllowed as refusal:
+    except Refused as refusal:
         messages.error(request, str(refusal))
         return False
     messages.success(request, _("Saved (%(count)d explanations changed).") % {"count": changed})
@@ -298,12 +244,12 @@ def _confirm(request, assessment, *, action, check, title, question):
     if request.method == "POST":
         try:
             action(assessment_id=assessment.pk, user=request.user)
-        except NotAllowed as refusal:
-            messages.error(request, str(refusal))
-        except workflow.Invalid as invalid:
+        except Invalid as invalid:
             messages.error(request, _("Not submitted. Complete these leaves first:"))
             for code, message in invalid.errors.items():
                 messages.error(request, f"{code}: {message}")
+        except Refused as refusal:
+            messages.error(request, str(refusal))
         else:
             messages.success(request, _("Submitted."))
         return redirect(
@@ -314,7 +260,7 @@ def _confirm(request, assessment, *, action, check, title, question):
         )
     try:
         check(request.user, assessment)
-    except NotAllowed as refusal:
+    except Refused as refusal:
         messages.error(request, str(refusal))
         return redirect(
             reverse(
@@ -330,7 +276,7 @@ def _confirm(request, assessment, *, action, check, title, question):
 
 
 @login_required
-def assessment_submit(request, year: int, unit: str):
+def assessment_submit_view(request, year: int, unit: str):
     assessment = assessment_for_member(request.user, year, unit)
     return _confirm(
         request,
@@ -348,7 +294,7 @@ def assessment_submit(request, year: int, unit: str):
 
 
 @login_required
-def explanation_submit(request, year: int, unit: str):
+def explanation_submit_view(request, year: int, unit: str):
     assessment = assessment_for_member(request.user, year, unit)
     return _confirm(
         request,
@@ -366,12 +312,12 @@ def explanation_submit(request, year: int, unit: str):
 
 @login_required
 @require_POST
-def evidence_delete(request, year: int, unit: str, pk: int):
+def evidence_delete_view(request, year: int, unit: str, pk: int):
     assessment = assessment_for_member(request.user, year, unit)
     evidence = get_object_or_404(Evidence, pk=pk, score__assessment=assessment)
     try:
-        workflow.evidence_remove(evidence_id=evidence.pk, user=request.user)
-    except NotAllowed as refusal:
+        workflow.evidence_delete(evidence_id=evidence.pk, user=request.user)
+    except Refused as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, _("Evidence removed."))
@@ -379,7 +325,7 @@ def evidence_delete(request, year: int, unit: str, pk: int):
 
 
 @login_required
-def evidence_download(request, pk: int):
+def evidence_download_view(request, pk: int):
     """A private evidence file, to those who may see its assessment only (404 otherwise)."""
     evidence = get_object_or_404(
         Evidence.objects.select_related("score__assessment__criteria_set"), pk=pk

@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import notifications
+from .calculation import APPRAISED_KINDS, SELF_SCORED_KINDS
+from .errors import Conflict, Invalid, NotAllowed
 from .models import (
     Assessment,
     AssessmentStatus,
@@ -32,7 +34,6 @@ from .models import (
     Transition,
 )
 from .permissions import (
-    NotAllowed,
     check_appraise,
     check_drive,
     check_explain,
@@ -40,7 +41,6 @@ from .permissions import (
     check_submit,
     check_submit_explanation,
 )
-from .results import field_codes
 
 STAGE_ORDER = [
     Stage.SETUP,
@@ -50,31 +50,6 @@ STAGE_ORDER = [
     Stage.APPRAISAL_2,
     Stage.FINAL,
 ]
-SELF_KINDS = (Kind.SELF, Kind.BONUS)  # what a unit scores itself
-APPRAISED_KINDS = (Kind.SELF, Kind.BONUS, Kind.PENALTY)  # what the council scores
-
-
-class Conflict(Exception):
-    """Someone else saved these leaves since the page was loaded; nothing was written."""
-
-    def __init__(self, codes: list[str]):
-        self.codes = codes
-        super().__init__(
-            _(
-                "Someone else changed these leaves after you opened the page: %(codes)s. "
-                "Nothing was saved: your values are kept in the form and theirs are shown in "
-                "red beside them. Save again to replace theirs."
-            )
-            % {"codes": ", ".join(codes)}
-        )
-
-
-class Invalid(Exception):
-    """Values that break a rule; ``errors`` maps a criterion code to its message."""
-
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("; ".join(f"{code}: {message}" for code, message in errors.items()))
 
 
 def next_stage(stage: str) -> str | None:
@@ -136,17 +111,17 @@ def round_advance(*, round_id: int, user, to_stage: str) -> Round:
     round_obj.stage = to_stage
     round_obj.save(update_fields=["stage"])
     if to_stage == Stage.SELF_ASSESSMENT:
-        for crit_set in round_obj.criteria_sets.select_related("group"):
-            _open_assessments(crit_set)
+        for criteria_set in round_obj.criteria_sets.select_related("group"):
+            _open_assessments(criteria_set)
     transaction.on_commit(lambda: notifications.stage_opened(round_obj.pk, to_stage))
     return round_obj
 
 
-def _open_assessments(crit_set: CriteriaSet) -> None:
-    have = set(crit_set.assessments.values_list("unit_id", flat=True))
+def _open_assessments(criteria_set: CriteriaSet) -> None:
+    have = set(criteria_set.assessments.values_list("unit_id", flat=True))
     new = [
-        Assessment(criteria_set=crit_set, unit=unit)
-        for unit in crit_set.group.units.exclude(pk__in=have)
+        Assessment(criteria_set=criteria_set, unit=unit)
+        for unit in criteria_set.group.units.exclude(pk__in=have)
     ]
     Assessment.objects.bulk_create(new)
 
@@ -161,24 +136,24 @@ def round_copy_sets(*, round_id: int, year: int, user) -> Round:
     if target.stage != Stage.SETUP:
         raise NotAllowed(_("The round %(year)s has already started.") % {"year": year})
     existing = set(target.criteria_sets.values_list("group_id", flat=True))
-    for crit_set in source.criteria_sets.select_related("group"):
-        if crit_set.group_id in existing:
+    for criteria_set in source.criteria_sets.select_related("group"):
+        if criteria_set.group_id in existing:
             raise NotAllowed(
                 _("The round %(year)s already has a criteria set for %(group)s.")
-                % {"year": year, "group": crit_set.group}
+                % {"year": year, "group": criteria_set.group}
             )
         copy = CriteriaSet.objects.create(
             round=target,
-            group=crit_set.group,
-            bonus_cap=crit_set.bonus_cap,
-            penalty_cap=crit_set.penalty_cap,
+            group=criteria_set.group,
+            bonus_cap=criteria_set.bonus_cap,
+            penalty_cap=criteria_set.penalty_cap,
         )
         Band.objects.bulk_create(
             Band(criteria_set=copy, code=b.code, label=b.label, min_index=b.min_index)
-            for b in crit_set.bands.all()
+            for b in criteria_set.bands.all()
         )
         copies: dict[int, Criterion] = {}
-        for old in crit_set.criteria.order_by("position"):
+        for old in criteria_set.criteria.order_by("position"):
             copies[old.pk] = Criterion.objects.create(
                 criteria_set=copy,
                 code=old.code,
@@ -226,7 +201,7 @@ def assessment_save_self(*, assessment_id: int, user, leaves: list[SelfInput]) -
     changed = 0
     for item in leaves:
         score = scores.get(item.criterion_id)
-        if score is None or score.criterion.kind not in SELF_KINDS:
+        if score is None or score.criterion.kind not in SELF_SCORED_KINDS:
             continue
         criterion = score.criterion
         if item.self_score is not None and not 0 <= item.self_score <= criterion.max_points:
@@ -246,9 +221,7 @@ def assessment_save_self(*, assessment_id: int, user, leaves: list[SelfInput]) -
         if any(getattr(score, k) != v for k, v in values.items()):
             for key, value in values.items():
                 setattr(score, key, value)
-            score.version += 1
-            score._change_reason = "self-assessment"
-            score.save()
+            score.record_change("self-assessment")
             changed += 1
     if errors:
         raise Invalid(errors)
@@ -287,23 +260,13 @@ def assessment_submit(*, assessment_id: int, user) -> Assessment:
             evidence.sha256 = digest
             evidence.save(update_fields=["sha256"])
         hashes.append(digest)
-    assessment.evidence_fingerprint = hashlib.sha256("\n".join(sorted(hashes)).encode()).hexdigest()
-    _set_status(assessment, AssessmentStatus.SUBMITTED, user, submitted_at=timezone.now())
-    return assessment
-
-
-def _set_status(assessment: Assessment, status: str, user, **extra) -> None:
-    Transition.objects.create(
-        round=assessment.criteria_set.round,
-        assessment=assessment,
-        from_state=assessment.status,
-        to_state=status,
-        user=user,
+    assessment.set_status(
+        AssessmentStatus.SUBMITTED,
+        user,
+        submitted_at=timezone.now(),
+        evidence_fingerprint=hashlib.sha256("\n".join(sorted(hashes)).encode()).hexdigest(),
     )
-    assessment.status = status
-    for key, value in extra.items():
-        setattr(assessment, key, value)
-    assessment.save()
+    return assessment
 
 
 def _sha256_of_stored(evidence: Evidence) -> str:
@@ -370,7 +333,7 @@ def evidence_add(
 
 
 @transaction.atomic
-def evidence_remove(*, evidence_id: int, user) -> None:
+def evidence_delete(*, evidence_id: int, user) -> None:
     evidence = Evidence.objects.select_related("score").get(pk=evidence_id)
     assessment = _lock_assessment(evidence.score.assessment_id)
     stage = _check_evidence_write(user, assessment, evidence.score)
@@ -396,7 +359,7 @@ class AppraisalInput:
 
 
 @transaction.atomic
-def scores_appraise(*, assessment_id: int, user, stage: str, items: list[AppraisalInput]) -> int:
+def score_appraise(*, assessment_id: int, user, stage: str, items: list[AppraisalInput]) -> int:
     """Save round-1 or round-2 appraisals of leaves of the user's fields; returns how many
     leaves changed. All or nothing: a conflict or an invalid value writes nothing."""
     if stage not in (Stage.APPRAISAL_1, Stage.APPRAISAL_2):
@@ -408,9 +371,7 @@ def scores_appraise(*, assessment_id: int, user, stage: str, items: list[Apprais
         .select_related("criterion")
         .filter(pk__in=[item.score_id for item in items])
     }
-    criteria = list(assessment.criteria_set.criteria.all())
-    top_ids = {c.code: c.pk for c in criteria if c.parent_id is None}
-    field_of = {pk: top_ids[code] for pk, code in field_codes(criteria).items()}
+    field_of = {c.pk: c.field.pk for c in assessment.criteria_set.criteria.tree()}
 
     conflicts, errors, changes = [], {}, []
     for item in items:
@@ -459,32 +420,26 @@ def scores_appraise(*, assessment_id: int, user, stage: str, items: list[Apprais
     for score, values in changes:
         for key, value in values.items():
             setattr(score, key, value)
-        score.version += 1
-        score._change_reason = stage
-        score.save()
+        score.record_change(stage)
     return len(changes)
 
 
 @transaction.atomic
-def field_accept_self(*, assessment_id: int, field_id: int, user) -> int:
+def field_accept(*, assessment_id: int, field_id: int, user) -> int:
     """Round 1: take the self score as the appraisal for every leaf of the field not yet
     appraised. Returns how many leaves were accepted."""
     assessment = _lock_assessment(assessment_id)
     check_appraise(user, assessment, field_id, Stage.APPRAISAL_1)
-    criteria = list(assessment.criteria_set.criteria.all())
-    field = next(c for c in criteria if c.pk == field_id)
-    in_field = [pk for pk, code in field_codes(criteria).items() if code == field.code]
+    in_field = [c.pk for c in assessment.criteria_set.criteria.tree() if c.field.pk == field_id]
     accepted = 0
     for score in assessment.scores.select_for_update().filter(
         Q(criterion_id__in=in_field),
-        criterion__kind__in=SELF_KINDS,
+        criterion__kind__in=SELF_SCORED_KINDS,
         self_score__isnull=False,
         appraisal_1__isnull=True,
     ):
         score.appraisal_1 = score.self_score
-        score.version += 1
-        score._change_reason = "accept self score"
-        score.save()
+        score.record_change("accept self score")
         accepted += 1
     return accepted
 
@@ -493,7 +448,7 @@ def field_accept_self(*, assessment_id: int, field_id: int, user) -> int:
 
 
 @transaction.atomic
-def scores_explain(*, assessment_id: int, user, explanations: dict[int, str]) -> int:
+def score_explain(*, assessment_id: int, user, explanations: dict[int, str]) -> int:
     """The unit answers the flagged leaves (criterion id → text); returns how many changed."""
     assessment = _lock_assessment(assessment_id)
     check_explain(user, assessment)
@@ -504,9 +459,7 @@ def scores_explain(*, assessment_id: int, user, explanations: dict[int, str]) ->
         text = explanations[score.criterion_id].strip()
         if text != score.explanation:
             score.explanation = text
-            score.version += 1
-            score._change_reason = "explanation"
-            score.save()
+            score.record_change("explanation")
             changed += 1
     return changed
 
@@ -523,7 +476,5 @@ def assessment_submit_explanation(*, assessment_id: int, user) -> Assessment:
     }
     if missing:
         raise Invalid(missing)
-    _set_status(
-        assessment, AssessmentStatus.EXPLAINED, user, explanation_submitted_at=timezone.now()
-    )
+    assessment.set_status(AssessmentStatus.EXPLAINED, user, explanation_submitted_at=timezone.now())
     return assessment

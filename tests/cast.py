@@ -18,8 +18,7 @@ from scoring.models import (
     Stage,
     Unit,
 )
-from scoring.permissions import APPRAISER, SECRETARIAT, UNIT_HEAD, UNIT_STAFF
-from scoring.roles import ensure_roles
+from scoring.roles import APPRAISER, SECRETARIAT, UNIT_HEAD, UNIT_STAFF, ensure_roles
 from tests.factories import CRITERIA, UNITS
 
 YEAR = 2024

@@ -25,7 +25,7 @@ REQUIRED = ("code", "label", "min_index")
 
 def import_bands(path, *, year: int, group: str) -> Report:
     rows = read_table(path, required=REQUIRED)
-    crit_set = get_set(year, group)
+    criteria_set = get_set(year, group)
     problems = Problems()
     bands = []
     for row in rows:
@@ -55,15 +55,15 @@ def import_bands(path, *, year: int, group: str) -> Report:
     problems.raise_if_any()
 
     wanted = {(code, label, min_index) for _row, code, label, min_index in bands}
-    current = {(b.code, b.label, b.min_index) for b in crit_set.bands.all()}
+    current = {(b.code, b.label, b.min_index) for b in criteria_set.bands.all()}
     report = Report()
     if wanted == current:
         report.unchanged = len(wanted)
     else:
         with transaction.atomic():
-            report.deleted = crit_set.bands.all().delete()[0]
+            report.deleted = criteria_set.bands.all().delete()[0]
             Band.objects.bulk_create(
-                Band(criteria_set=crit_set, code=code, label=label, min_index=min_index)
+                Band(criteria_set=criteria_set, code=code, label=label, min_index=min_index)
                 for _row, code, label, min_index in bands
             )
             report.created = len(bands)

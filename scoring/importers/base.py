@@ -21,6 +21,7 @@ from pathlib import Path
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from scoring.errors import Refused
 from scoring.validators import control_character
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -54,7 +55,7 @@ class Problem:
         return f"row {self.row}, column {self.column or '-'}: {self.message}"
 
 
-class ImportFailed(Exception):
+class ImportFailed(Refused):
     """The file was refused; nothing was written. ``problems`` lists every reason."""
 
     def __init__(self, problems: list[Problem]):

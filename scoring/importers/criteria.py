@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from scoring.models import CriteriaSet, Criterion, Kind, Round, Score, UnitGroup
+from scoring.models import CriteriaSet, Criterion, Kind, Round, UnitGroup
 
 from .base import (
     ImportFailed,
@@ -195,8 +195,8 @@ def import_criteria(path, *, year: int, group: str) -> Report:
         if item["code"] and not item["is_leaf"] and "computed_max" not in item:
             total(item["code"])
 
-    crit_set = CriteriaSet.objects.filter(round__year=year, group=group_obj).first()
-    has_scores = bool(crit_set and Score.objects.filter(criterion__criteria_set=crit_set).exists())
+    criteria_set = CriteriaSet.objects.filter(round__year=year, group=group_obj).first()
+    frozen = bool(criteria_set and criteria_set.tree_frozen())
 
     previous = {}
     if any(item["previous_code"] for item in items):
@@ -226,27 +226,27 @@ def import_criteria(path, *, year: int, group: str) -> Report:
         items,
         year=year,
         group=group_obj,
-        crit_set=crit_set,
+        criteria_set=criteria_set,
         previous=previous,
-        has_scores=has_scores,
+        frozen=frozen,
         optional_given=optional_given,
     )
 
 
-def _write(items, *, year, group, crit_set, previous, has_scores, optional_given) -> Report:
+def _write(items, *, year, group, criteria_set, previous, frozen, optional_given) -> Report:
     report = Report()
     with transaction.atomic():
         round_obj, created = Round.objects.get_or_create(year=year)
         if created:
             report.lines.append(_("round %(year)s created") % {"year": year})
-        if crit_set is None:
-            crit_set = CriteriaSet.objects.create(round=round_obj, group=group)
-            crit_set.create_default_bands()
+        if criteria_set is None:
+            criteria_set = CriteriaSet.objects.create(round=round_obj, group=group)
+            criteria_set.create_default_bands()
             report.lines.append(
                 _("criteria set %(year)s %(group)s created with the default bands")
                 % {"year": year, "group": group.code}
             )
-        existing = {c.code: c for c in crit_set.criteria.all()}
+        existing = {c.code: c for c in criteria_set.criteria.all()}
         saved = {}
         for position, item in enumerate(items, start=1):
             values = {
@@ -265,7 +265,7 @@ def _write(items, *, year, group, crit_set, previous, has_scores, optional_given
                 if "previous_code" not in optional_given:
                     del values["previous"]
             if criterion is None:
-                criterion = Criterion(criteria_set=crit_set, code=item["code"], **values)
+                criterion = Criterion(criteria_set=criteria_set, code=item["code"], **values)
                 criterion.save()
                 report.created += 1
             elif assign_changed(criterion, values):
@@ -285,7 +285,7 @@ def _write(items, *, year, group, crit_set, previous, has_scores, optional_given
                     report.updated += 1
                     report.unchanged -= 1
         stale = [c.pk for code, c in existing.items() if code not in saved]
-        if has_scores and (report.created or report.updated or stale):
+        if frozen and (report.created or report.updated or stale):
             # Scores point at these criteria: the same file again is fine, a change is not.
             raise ImportFailed(
                 [
@@ -293,8 +293,8 @@ def _write(items, *, year, group, crit_set, previous, has_scores, optional_given
                         None,
                         None,
                         _(
-                            "the criteria set of %(year)s, group %(group)r, already has scores: "
-                            "its criteria can no longer be changed"
+                            "the criteria set of %(year)s, group %(group)r, already has scores or "
+                            "a publication: its criteria can no longer be changed"
                         )
                         % {"year": year, "group": group.code},
                     )

@@ -34,13 +34,13 @@ PROGRESS_EVERY = 50_000
 
 def import_scores(path, *, year: int, group: str, progress=None) -> Report:
     rows = read_table(path, required=REQUIRED, optional=OPTIONAL, multiline=("note",))
-    crit_set = get_set(year, group)
+    criteria_set = get_set(year, group)
     problems = Problems()
-    leaves = {c.code: c for c in crit_set.criteria.all()}
+    leaves = {c.code: c for c in criteria_set.criteria.all()}
     units = {u.code: u for u in Unit.objects.filter(code__in={row["unit"] for row in rows})}
     elsewhere = dict(
-        Assessment.objects.filter(criteria_set__round=crit_set.round, unit__in=units.values())
-        .exclude(criteria_set=crit_set)
+        Assessment.objects.filter(criteria_set__round=criteria_set.round, unit__in=units.values())
+        .exclude(criteria_set=criteria_set)
         .values_list("unit__code", "criteria_set__group__code")
     )
 
@@ -50,7 +50,7 @@ def import_scores(path, *, year: int, group: str, progress=None) -> Report:
     for count, row in enumerate(rows, start=1):
         if progress and count % PROGRESS_EVERY == 0:
             progress(_("%(count)d rows checked") % {"count": count})
-        unit = check_unit(row, units, crit_set.group, elsewhere, problems, taken)
+        unit = check_unit(row, units, criteria_set.group, elsewhere, problems, taken)
         criterion = leaves.get(row["criterion"])
         if row["criterion"] == "":
             problems.add(row.number, "criterion", _("a value is required"))
@@ -97,7 +97,7 @@ def import_scores(path, *, year: int, group: str, progress=None) -> Report:
         rows, lambda r: (r["unit"], r["criterion"]), problems, "criterion", _("unit and criterion")
     )
     problems.raise_if_any()
-    return _write(crit_set, values, has_note)
+    return _write(criteria_set, values, has_note)
 
 
 # Every column of a new score: what the file gives, the rest as a new Score has it.
@@ -114,7 +114,7 @@ NEW_SCORE = {
 }
 
 
-def _create(crit_set, to_create) -> None:
+def _create(criteria_set, to_create) -> None:
     """Insert new scores and their creation history below the ORM (3,300 × 90 rows in seconds)."""
     moment = timezone.now()
     columns = [
@@ -140,26 +140,26 @@ def _create(crit_set, to_create) -> None:
     record_creations(
         Score,
         "s.assessment_id IN (SELECT id FROM scoring_assessment WHERE criteria_set_id = %s)",
-        [crit_set.pk],
+        [criteria_set.pk],
         "import",
         moment,
     )
 
 
-def _write(crit_set, values, has_note) -> Report:
+def _write(criteria_set, values, has_note) -> Report:
     report = Report()
     with transaction.atomic():
-        assessments = {a.unit_id: a for a in crit_set.assessments.all()}
+        assessments = {a.unit_id: a for a in criteria_set.assessments.all()}
         new_units = {unit.pk: unit for unit, _c, _v in values if unit.pk not in assessments}
         if new_units:
             Assessment.objects.bulk_create(
-                Assessment(criteria_set=crit_set, unit=unit) for unit in new_units.values()
+                Assessment(criteria_set=criteria_set, unit=unit) for unit in new_units.values()
             )
-            assessments = {a.unit_id: a for a in crit_set.assessments.all()}
+            assessments = {a.unit_id: a for a in criteria_set.assessments.all()}
             report.lines.append(_("%(count)d assessments created") % {"count": len(new_units)})
         existing = {
             (s.assessment_id, s.criterion_id): s
-            for s in Score.objects.filter(assessment__criteria_set=crit_set)
+            for s in Score.objects.filter(assessment__criteria_set=criteria_set)
         }
         to_create, to_update = [], []
         for unit, criterion, fields in values:
@@ -179,7 +179,7 @@ def _write(crit_set, values, has_note) -> Report:
             else:
                 report.unchanged += 1
         if to_create:
-            _create(crit_set, to_create)
+            _create(criteria_set, to_create)
         if to_update:
             names = [*FIELDS, "version"] if has_note else [*FIELDS[:-1], "version"]
             bulk_update_with_history(to_update, Score, names, batch_size=2000)

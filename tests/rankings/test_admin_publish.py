@@ -21,13 +21,15 @@ def test_the_admin_shows_the_results_before_publishing_and_publishes_on_confirma
     superuser_client, run, write
 ):
     load_small_province(run, write, publish=False)
-    crit_set = CriteriaSet.objects.get()
-    preview = superuser_client.post(URL, {"criteria_set": crit_set.pk})
+    criteria_set = CriteriaSet.objects.get()
+    preview = superuser_client.post(URL, {"criteria_set": criteria_set.pk})
     assert preview.status_code == 200
     assert "97,50" in preview.content.decode()  # Vietnamese decimal comma
     assert not Publication.objects.exists()
 
-    done = superuser_client.post(URL, {"criteria_set": crit_set.pk, "confirmed": crit_set.pk})
+    done = superuser_client.post(
+        URL, {"criteria_set": criteria_set.pk, "confirmed": criteria_set.pk}
+    )
     assert done.status_code == 302
     publication = Publication.objects.get()
     assert publication.published_by.username == "root"
@@ -36,9 +38,9 @@ def test_the_admin_shows_the_results_before_publishing_and_publishes_on_confirma
 
 def test_confirming_another_set_than_the_one_shown_only_shows_it(superuser_client, run, write):
     load_small_province(run, write, publish=False)
-    crit_set = CriteriaSet.objects.get()
+    criteria_set = CriteriaSet.objects.get()
     response = superuser_client.post(
-        URL, {"criteria_set": crit_set.pk, "confirmed": crit_set.pk + 1}
+        URL, {"criteria_set": criteria_set.pk, "confirmed": criteria_set.pk + 1}
     )
     assert response.status_code == 200
     assert not Publication.objects.exists()
@@ -52,8 +54,10 @@ def test_gaps_are_listed_and_nothing_is_published(superuser_client, run, write):
         year=2023,
         group="departments",
     )
-    crit_set = CriteriaSet.objects.get()
-    response = superuser_client.post(URL, {"criteria_set": crit_set.pk, "confirmed": crit_set.pk})
+    criteria_set = CriteriaSet.objects.get()
+    response = superuser_client.post(
+        URL, {"criteria_set": criteria_set.pk, "confirmed": criteria_set.pk}
+    )
     assert response.status_code == 200
     assert "2.1" in response.content.decode()
     assert not Publication.objects.exists()
@@ -63,8 +67,8 @@ def test_staff_without_the_permission_cannot_publish(client, run, write):
     load_small_province(run, write, publish=False)
     user = User.objects.create_user("clerk", password="x", is_staff=True)
     client.force_login(user)
-    crit_set = CriteriaSet.objects.get()
-    response = client.post(URL, {"criteria_set": crit_set.pk, "confirmed": crit_set.pk})
+    criteria_set = CriteriaSet.objects.get()
+    response = client.post(URL, {"criteria_set": criteria_set.pk, "confirmed": criteria_set.pk})
     assert response.status_code == 403
     assert not Publication.objects.exists()
 
@@ -82,7 +86,9 @@ def test_a_round_still_in_its_workflow_is_not_published_from_the_admin(
 
     load_small_province(run, write, publish=False)
     Round.objects.filter(year=2023).update(stage=Stage.APPRAISAL_2)
-    crit_set = CriteriaSet.objects.get()
-    response = superuser_client.post(URL, {"criteria_set": crit_set.pk, "confirmed": crit_set.pk})
+    criteria_set = CriteriaSet.objects.get()
+    response = superuser_client.post(
+        URL, {"criteria_set": criteria_set.pk, "confirmed": criteria_set.pk}
+    )
     assert response.status_code == 200
     assert not Publication.objects.exists()

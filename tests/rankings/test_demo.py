@@ -95,8 +95,8 @@ def test_both_years_are_published_and_2024_is_open_for_self_assessment(client, d
 
 
 def test_each_demo_set_is_a_full_tree(demo):
-    for crit_set in CriteriaSet.objects.filter(round__year__in=[2022, 2023]):
-        criteria = list(crit_set.criteria.all())
+    for criteria_set in CriteriaSet.objects.filter(round__year__in=[2022, 2023]):
+        criteria = list(criteria_set.criteria.all())
         fields = [c for c in criteria if c.parent_id is None]
         leaves = [c for c in criteria if c.is_leaf]
         assert len(fields) >= 8
@@ -104,5 +104,5 @@ def test_each_demo_set_is_a_full_tree(demo):
         assert len(leaves) >= 60  # sub-criteria
         kinds = Counter(c.kind for c in leaves)
         assert kinds["survey"] and kinds["bonus"] and kinds["penalty"]
-        if crit_set.round.year == 2023:
+        if criteria_set.round.year == 2023:
             assert sum(1 for c in criteria if c.previous_id) > len(criteria) * 0.9

@@ -138,3 +138,26 @@ def test_the_checksum_covers_every_published_number(run, write):
         publication_payload(publication), sort_keys=True, ensure_ascii=False, default=str
     )
     assert hashlib.sha256(text.encode()).hexdigest() != publication.checksum
+
+
+@pytest.mark.parametrize("stage", ["self_assessment", "appraisal_1", "explanation", "appraisal_2"])
+def test_the_command_refuses_to_publish_a_round_in_its_workflow(
+    run, write, stage, unchanged_database
+):
+    from scoring.models import Round
+
+    load_small_province(run, write, publish=False)
+    Round.objects.filter(year=2023).update(stage=stage)
+    with unchanged_database():
+        outcome = run("publish", year=2023, group="departments")
+    assert outcome.status == 1
+    assert "open the final stage before publishing" in outcome.err
+
+
+@pytest.mark.parametrize("stage", ["setup", "final"])
+def test_a_round_is_published_in_set_up_or_final(run, write, stage):
+    from scoring.models import Round
+
+    load_small_province(run, write, publish=False)
+    Round.objects.filter(year=2023).update(stage=stage)
+    assert run("publish", year=2023, group="departments").status == 0

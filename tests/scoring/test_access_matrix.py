@@ -99,11 +99,11 @@ def world(cast, run, write, assessment_a):
 def custom_pages():
     round_obj = Round.objects.get(year=YEAR)
     assessment = Assessment.objects.get(unit__code="so-a", criteria_set__round=round_obj)
-    crit_set = CriteriaSet.objects.get(round=round_obj)
+    criteria_set = CriteriaSet.objects.get(round=round_obj)
     return {
         "appraise": f"/admin/scoring/assessment/{assessment.pk}/appraise/",
         "progress": f"/admin/scoring/round/{round_obj.pk}/progress/",
-        "preview": f"/admin/scoring/criteriaset/{crit_set.pk}/preview/",
+        "preview": f"/admin/scoring/criteriaset/{criteria_set.pk}/preview/",
         "publish": "/admin/rankings/publication/publish/",
     }
 

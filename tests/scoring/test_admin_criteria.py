@@ -5,7 +5,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from scoring.models import CriteriaSet, Criterion
+from scoring.models import CriteriaSet
 from tests.conftest import database_state
 from tests.factories import CRITERIA, load_small_province
 
@@ -30,10 +30,10 @@ def superuser_client(db):
     return client
 
 
-def child_of(code: str, crit_set: CriteriaSet, **extra) -> dict:
-    parent = crit_set.criteria.get(code=code)
+def child_of(code: str, criteria_set: CriteriaSet, **extra) -> dict:
+    parent = criteria_set.criteria.get(code=code)
     return {
-        "criteria_set": crit_set.pk,
+        "criteria_set": criteria_set.pk,
         "parent": parent.pk,
         "code": f"{code}.9",
         "title": "Tiêu chí thêm",
@@ -52,9 +52,9 @@ def test_a_criterion_cannot_be_added_under_a_leaf_of_a_published_set(
     secretariat_client, run, write
 ):
     load_small_province(run, write, year=2023)  # published
-    crit_set = CriteriaSet.objects.get(round__year=2023)
+    criteria_set = CriteriaSet.objects.get(round__year=2023)
     before = database_state()
-    response = secretariat_client.post(ADD, child_of("1.1.1", crit_set))
+    response = secretariat_client.post(ADD, child_of("1.1.1", criteria_set))
     assert response.status_code == 200
     assert "has been published" in response.content.decode() or "đã công bố" in (
         response.content.decode()
@@ -64,9 +64,9 @@ def test_a_criterion_cannot_be_added_under_a_leaf_of_a_published_set(
 
 def test_a_criterion_cannot_be_added_to_a_set_with_scores(secretariat_client, run, write):
     load_small_province(run, write, year=2023, publish=False)  # scores, no publication
-    crit_set = CriteriaSet.objects.get(round__year=2023)
+    criteria_set = CriteriaSet.objects.get(round__year=2023)
     before = database_state()
-    assert secretariat_client.post(ADD, child_of("2", crit_set)).status_code == 200
+    assert secretariat_client.post(ADD, child_of("2", criteria_set)).status_code == 200
     assert database_state() == before
 
 
@@ -102,17 +102,17 @@ def test_on_an_open_set_a_parent_never_stays_a_leaf(
     assert (
         run("import_criteria", write("c.csv", CRITERIA), year=2025, group="departments").status == 0
     )
-    crit_set = CriteriaSet.objects.get(round__year=2025)
-    response = secretariat_client.post(ADD, child_of("1.1.1", crit_set, max_points="2.5"))
+    criteria_set = CriteriaSet.objects.get(round__year=2025)
+    response = secretariat_client.post(ADD, child_of("1.1.1", criteria_set, max_points="2.5"))
     assert response.status_code == 302
-    parent = crit_set.criteria.get(code="1.1.1")
+    parent = criteria_set.criteria.get(code="1.1.1")
     assert (parent.is_leaf, parent.kind, parent.max_points) == (False, "", D("2.50"))
-    child = crit_set.criteria.get(code="1.1.1.9")
+    child = criteria_set.criteria.get(code="1.1.1.9")
     assert (child.is_leaf, child.kind) == (True, "self")
     # The sums follow up the tree: 1.1 = 2.5 + 6, field 1 likewise.
-    assert crit_set.criteria.get(code="1.1").max_points == D("8.50")
-    assert crit_set.criteria.get(code="1").max_points == D("8.50")
-    codes = list(crit_set.criteria.order_by("position").values_list("code", flat=True))
+    assert criteria_set.criteria.get(code="1.1").max_points == D("8.50")
+    assert criteria_set.criteria.get(code="1").max_points == D("8.50")
+    codes = list(criteria_set.criteria.order_by("position").values_list("code", flat=True))
     assert codes.index("1.1.1.9") == codes.index("1.1.1") + 1
 
     # Removing the only child (the superuser may delete) makes the parent a leaf again.
@@ -125,14 +125,14 @@ def test_a_criterion_cannot_be_placed_under_its_own_sub_criterion(secretariat_cl
     assert (
         run("import_criteria", write("c.csv", CRITERIA), year=2025, group="departments").status == 0
     )
-    crit_set = CriteriaSet.objects.get(round__year=2025)
-    field = crit_set.criteria.get(code="1")
+    criteria_set = CriteriaSet.objects.get(round__year=2025)
+    field = criteria_set.criteria.get(code="1")
     before = database_state()
     response = secretariat_client.post(
         f"/admin/scoring/criterion/{field.pk}/change/",
         {
-            "criteria_set": crit_set.pk,
-            "parent": crit_set.criteria.get(code="1.1.1").pk,
+            "criteria_set": criteria_set.pk,
+            "parent": criteria_set.criteria.get(code="1.1.1").pk,
             "code": "1",
             "title": field.title,
             "max_points": "10",
@@ -153,8 +153,10 @@ def test_deleting_unscored_criteria_of_a_scored_set_in_bulk_is_refused(
     )
     scores = "unit,criterion,self_score,final_score\nso-a,1.1.1,4,4\n"
     assert run("import_scores", write("s.csv", scores), year=2025, group="departments").status == 0
-    crit_set = CriteriaSet.objects.get(round__year=2025)
-    unscored = crit_set.criteria.get(code="3.2")  # no score points at it: only the set is frozen
+    criteria_set = CriteriaSet.objects.get(round__year=2025)
+    unscored = criteria_set.criteria.get(
+        code="3.2"
+    )  # no score points at it: only the set is frozen
     before = database_state()
     response = superuser_client.post(
         "/admin/scoring/criterion/",

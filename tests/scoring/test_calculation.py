@@ -1,4 +1,4 @@
-"""The calculation of domain.md §3 and §4, table-driven at every edge, then by property."""
+"""The calculation (docs/calculation.md), table-driven at every edge, then by property."""
 
 from decimal import Decimal as D
 
@@ -18,6 +18,7 @@ from scoring.calculation import (
     element_index,
     final_score,
     index_of,
+    points_to_next_band,
     previous_index,
     quantize,
     rank,
@@ -377,3 +378,52 @@ def test_property_adding_points_never_lowers_a_rank(points, who, extra):
     more = list(points)
     more[who] += extra
     assert rank_of(more) <= rank_of(points)
+
+
+# Points to the next band ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("points", "maximum", "band", "needed"),
+    [
+        # 179.99 / 200 = 89.995, published 90.00: one hundredth is enough (not 0.02).
+        ("179.98", "200", "rat-tot", "0.01"),
+        ("179.00", "200", "rat-tot", "0.99"),
+        ("89.99", "100", "rat-tot", "0.01"),
+        ("79.00", "100", "tot", "1.00"),
+        ("0", "100", "trung-binh", "50.00"),
+        ("-3", "100", "trung-binh", "53.00"),
+    ],
+)
+def test_points_to_the_next_band_lift_the_published_index(points, maximum, band, needed):
+    found, points_needed = points_to_next_band(D(points), D(maximum), BANDS)
+    assert (found.code, points_needed) == (band, D(needed))
+
+
+def test_there_is_no_next_band_at_the_top():
+    assert points_to_next_band(D("95"), D("100"), BANDS) is None
+
+
+@settings(max_examples=400)
+@given(
+    st.integers(min_value=-500, max_value=20000),
+    st.integers(min_value=1, max_value=20000),
+)
+def test_the_points_to_the_next_band_are_the_least_that_reach_it(points, maximum):
+    p, m = D(points).scaleb(-2), D(maximum).scaleb(-2)
+    found = points_to_next_band(p, m, BANDS)
+    if found is None:
+        assert index_of(p, m) >= D("90")
+        return
+    band, needed = found
+    assert index_of(p + needed, m) >= band.min_index
+    assert index_of(p + needed - D("0.01"), m) < band.min_index
+
+
+def test_the_leaf_kinds_are_defined_once():
+    """The model's choices, the calculation's kinds and the kinds' groups agree."""
+    from scoring.calculation import APPRAISED_KINDS, SCORED_KINDS, SELF_SCORED_KINDS, Kind
+    from scoring.models import Kind as ModelKind
+
+    assert set(ModelKind.values) == {kind.value for kind in Kind}
+    assert set(Kind) >= SCORED_KINDS | SELF_SCORED_KINDS | APPRAISED_KINDS

@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from scoring import workflow
+from scoring.errors import Invalid, NotAllowed
 from scoring.models import Assessment, Round, Score, Stage, Transition
-from scoring.permissions import NotAllowed
 from tests.cast import YEAR, leaf, set_stage
 from tests.conftest import database_state
 
@@ -114,7 +114,7 @@ def test_an_appraiser_cannot_write_a_field_not_assigned(cast, self_assessed):
     score = Score.objects.get(assessment=self_assessed, criterion=leaf("1.1.1"))
     before = database_state()
     with pytest.raises(NotAllowed):
-        workflow.scores_appraise(
+        workflow.score_appraise(
             assessment_id=self_assessed.pk,
             user=cast["appraiser_3"],
             stage=Stage.APPRAISAL_1,
@@ -135,7 +135,7 @@ def test_the_page_offers_an_appraiser_only_their_fields(as_user, cast, self_asse
 def test_unit_people_cannot_appraise(cast, self_assessed, who):
     score = Score.objects.get(assessment=self_assessed, criterion=leaf("1.1.1"))
     with pytest.raises(NotAllowed):
-        workflow.scores_appraise(
+        workflow.score_appraise(
             assessment_id=self_assessed.pk,
             user=cast[who],
             stage=Stage.APPRAISAL_1,
@@ -151,7 +151,7 @@ def test_appraisal_is_refused_outside_its_stage(as_user, cast, self_assessed):
     assert database_state() == before
     with pytest.raises(NotAllowed):
         score = Score.objects.get(assessment=self_assessed, criterion=leaf("1.1.1"))
-        workflow.scores_appraise(
+        workflow.score_appraise(
             assessment_id=self_assessed.pk,
             user=cast["appraiser_1"],
             stage=Stage.APPRAISAL_1,
@@ -191,7 +191,7 @@ def test_two_appraisers_saving_the_same_score_the_second_is_told(
 
     boss = User.objects.create_superuser("chair", "c@example.org", "x")
     score = Score.objects.get(assessment=self_assessed, criterion=leaf("1.1.2"))
-    workflow.scores_appraise(
+    workflow.score_appraise(
         assessment_id=self_assessed.pk,
         user=boss,
         stage=Stage.APPRAISAL_1,
@@ -219,7 +219,7 @@ def test_two_appraisers_saving_the_same_score_the_second_is_told(
 
 def test_round_two_reappraises_flagged_leaves_only(cast, self_assessed):
     s2 = Score.objects.get(assessment=self_assessed, criterion=leaf("1.1.2"))
-    workflow.scores_appraise(
+    workflow.score_appraise(
         assessment_id=self_assessed.pk,
         user=cast["appraiser_1"],
         stage=Stage.APPRAISAL_1,
@@ -227,15 +227,15 @@ def test_round_two_reappraises_flagged_leaves_only(cast, self_assessed):
     )
     set_stage(Stage.APPRAISAL_2)
     s1 = Score.objects.get(assessment=self_assessed, criterion=leaf("1.1.1"))
-    with pytest.raises(workflow.Invalid):
-        workflow.scores_appraise(
+    with pytest.raises(Invalid):
+        workflow.score_appraise(
             assessment_id=self_assessed.pk,
             user=cast["appraiser_1"],
             stage=Stage.APPRAISAL_2,
             items=[workflow.AppraisalInput(s1.pk, s1.version, D("3"), "x")],
         )
     s2.refresh_from_db()
-    workflow.scores_appraise(
+    workflow.score_appraise(
         assessment_id=self_assessed.pk,
         user=cast["appraiser_1"],
         stage=Stage.APPRAISAL_2,
@@ -340,10 +340,10 @@ def test_the_preview_is_marked_not_published_and_uses_the_publishing_calculation
         year=YEAR,
         group="departments",
     )
-    crit_set = self_assessed.criteria_set
+    criteria_set = self_assessed.criteria_set
     body = (
         as_user(cast["secretariat"])
-        .get(f"/admin/scoring/criteriaset/{crit_set.pk}/preview/")
+        .get(f"/admin/scoring/criteriaset/{criteria_set.pk}/preview/")
         .content.decode()
     )
     assert "NOT PUBLISHED" in body
@@ -351,7 +351,7 @@ def test_the_preview_is_marked_not_published_and_uses_the_publishing_calculation
     assert "Sở Bình: no final score for" in body
     assert (
         as_user(cast["appraiser_1"])
-        .get(f"/admin/scoring/criteriaset/{crit_set.pk}/preview/")
+        .get(f"/admin/scoring/criteriaset/{criteria_set.pk}/preview/")
         .status_code
         == 200
     )
@@ -376,7 +376,7 @@ def test_appraisers_only_list_assessments_of_their_sets(as_user, cast, self_asse
     assert response.status_code == 200
     assert "Sở An" in response.content.decode()
     # A council member with no assignment sees none.
-    from scoring.permissions import APPRAISER
+    from scoring.roles import APPRAISER
     from tests.cast import make_user
 
     idle = make_user("idle", APPRAISER, is_staff=True)

@@ -24,19 +24,19 @@ def import_criteria(run, write, content, year=2023, group="departments"):
 def test_it_creates_the_round_the_set_the_tree_and_the_default_bands(run, write, units):
     outcome = import_criteria(run, write, CRITERIA)
     assert outcome.status == 0, outcome.err
-    crit_set = CriteriaSet.objects.get(round__year=2023, group__code="departments")
+    criteria_set = CriteriaSet.objects.get(round__year=2023, group__code="departments")
     assert Round.objects.get(year=2023)
-    assert crit_set.criteria.count() == 9
-    leaf = Criterion.objects.get(criteria_set=crit_set, code="1.1.2")
+    assert criteria_set.criteria.count() == 9
+    leaf = Criterion.objects.get(criteria_set=criteria_set, code="1.1.2")
     assert (leaf.parent.code, leaf.kind, leaf.max_points, leaf.is_leaf) == (
         "1.1",
         "self",
         D("6.00"),
         True,
     )
-    field = Criterion.objects.get(criteria_set=crit_set, code="1")
+    field = Criterion.objects.get(criteria_set=criteria_set, code="1")
     assert (field.is_leaf, field.kind, field.max_points) == (False, "", D("10.00"))
-    assert list(crit_set.bands.values_list("code", "min_index")) == [
+    assert list(criteria_set.bands.values_list("code", "min_index")) == [
         ("rat-tot", D("90.00")),
         ("tot", D("80.00")),
         ("kha", D("70.00")),

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection, connections
 
 from scoring import workflow
+from scoring.errors import Conflict, NotAllowed
 from scoring.models import Assessment, Round, Score, Stage, Transition
-from scoring.permissions import NotAllowed
 from tests.cast import YEAR, leaf
 
 pytestmark = [
@@ -73,7 +73,7 @@ def test_two_appraisers_and_a_stage_change_racing(cast, slow_checks, attempt):
     chair = User.objects.create_superuser(f"chair{attempt}", "c@example.org", "x")
 
     def appraise(user, value):
-        return lambda: workflow.scores_appraise(
+        return lambda: workflow.score_appraise(
             assessment_id=assessment.pk,
             user=user,
             stage=Stage.APPRAISAL_1,
@@ -94,7 +94,7 @@ def test_two_appraisers_and_a_stage_change_racing(cast, slow_checks, attempt):
     # At most one appraisal of the same version wins; a loser is told why.
     assert len(saved) <= 1
     for _, error in refused:
-        assert isinstance(error, (workflow.Conflict, NotAllowed)), error
+        assert isinstance(error, (Conflict, NotAllowed)), error
 
     score.refresh_from_db()
     transition = Transition.objects.get(round=round_obj, to_state=Stage.EXPLANATION)

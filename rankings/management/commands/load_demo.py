@@ -30,8 +30,7 @@ from scoring.models import (
     Stage,
     Unit,
 )
-from scoring.permissions import APPRAISER, ROLES, SECRETARIAT, UNIT_HEAD, UNIT_STAFF
-from scoring.roles import ensure_roles
+from scoring.roles import APPRAISER, ROLES, SECRETARIAT, UNIT_HEAD, UNIT_STAFF, ensure_roles
 
 DATA = Path(scoring.__file__).resolve().parent / "demo" / "data"
 GROUPS = ("departments", "districts")
@@ -90,11 +89,11 @@ class Command(BaseCommand):
             round_2024.explanation_deadline = today + timedelta(days=55)
             round_2024.appraisal_2_deadline = today + timedelta(days=65)
             round_2024.save()
-        for crit_set in CriteriaSet.objects.filter(round=round_2024):
-            have = set(crit_set.assessments.values_list("unit_id", flat=True))
+        for criteria_set in CriteriaSet.objects.filter(round=round_2024):
+            have = set(criteria_set.assessments.values_list("unit_id", flat=True))
             Assessment.objects.bulk_create(
-                Assessment(criteria_set=crit_set, unit=unit)
-                for unit in Unit.objects.filter(group=crit_set.group).exclude(pk__in=have)
+                Assessment(criteria_set=criteria_set, unit=unit)
+                for unit in Unit.objects.filter(group=criteria_set.group).exclude(pk__in=have)
             )
         self.stdout.write("  2024: self-assessment open")
 
