@@ -31,11 +31,35 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    """A yes/no variable: 1/true/yes/on or 0/false/no/off (any case); empty or unset is the
+    default. Anything else stops the start: a typo (``treu``) must not silently mean "off"."""
+    value = os.environ.get(name, "").strip().lower()
+    if value == "":
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r}: use 1/true/yes/on or 0/false/no/off.")
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    """A whole number at least ``minimum``; empty or unset is the default; anything else stops
+    the start with a message naming the variable."""
+    value = os.environ.get(name, "").strip()
+    if value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+    if number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} is below {minimum}.")
+    return number
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -111,14 +135,14 @@ WSGI_APPLICATION = "cchc.wsgi.application"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_max_age=env_int("CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
         os.environ["DATABASE_REPLICA_URL"],
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_max_age=env_int("CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
@@ -126,7 +150,7 @@ if os.environ.get("DATABASE_REPLICA_URL"):
 
 # Seconds a public page is served from a quick copy before its publication is checked again
 # (publishing refreshes every copy at once when the cache is shared, e.g. Redis).
-PUBLIC_PAGE_SECONDS = int(os.environ.get("PUBLIC_PAGE_SECONDS", "10"))
+PUBLIC_PAGE_SECONDS = env_int("PUBLIC_PAGE_SECONDS", 10)
 
 # The cache of public pages and answers. Redis (CACHE_URL) is bounded by its own maxmemory
 # (docs/deployment.md); the per-process default by CACHE_MAX_MB in each worker.
@@ -140,7 +164,7 @@ CACHES = {
         "BACKEND": "cchc.cache.BoundedMemoryCache",
         "OPTIONS": {
             "MAX_ENTRIES": 1000,
-            "MAX_BYTES": int(os.environ.get("CACHE_MAX_MB", "64")) * 1024 * 1024,
+            "MAX_BYTES": env_int("CACHE_MAX_MB", 64, minimum=1) * 1024 * 1024,
         },
     }
 }
@@ -195,7 +219,7 @@ CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+SECURE_HSTS_SECONDS = 0 if DEBUG else env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -226,9 +250,9 @@ CONTENT_SECURITY_POLICY = {
 # account (off by default: anyone with enough addresses could lock a named official out).
 # Failures are forgotten an hour after the latest one; a successful login forgets only that
 # account from that address.
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_ADDRESS_FAILURE_LIMIT = int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", "20"))
-AXES_ACCOUNT_FAILURE_LIMIT = int(os.environ.get("AXES_ACCOUNT_FAILURE_LIMIT", "0"))
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 20)
+AXES_ACCOUNT_FAILURE_LIMIT = env_int("AXES_ACCOUNT_FAILURE_LIMIT", 0)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [
     ["username", "ip_address"],
@@ -238,7 +262,7 @@ AXES_LOCKOUT_PARAMETERS = [
 AXES_HANDLER = "cchc.throttling.ThrottlingHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "cchc.throttling.client_address"  # reads PROXY_COUNT (no ipware here)
 
 LOGIN_URL = "login"
@@ -270,7 +294,7 @@ EMAIL_BACKEND = os.environ.get(
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")

@@ -56,6 +56,38 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     assert "SECRET_KEY must be set" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("SECURE_SSL_REDIRECT", "treu", "SECURE_SSL_REDIRECT='treu': use 1/true/yes/on"),
+        ("DEBUG", "maybe", "DEBUG='maybe'"),
+        ("PUBLIC_PAGE_SECONDS", "ten", "PUBLIC_PAGE_SECONDS='ten' is not a whole number"),
+        ("AXES_FAILURE_LIMIT", "0", "AXES_FAILURE_LIMIT=0 is below 1"),
+    ],
+)
+def test_a_mistyped_setting_stops_the_start_instead_of_meaning_off(
+    tmp_path, variable, value, message
+):
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "SECRET_KEY": "a-long-random-production-secret-key-for-the-check-only-0123456789-xyz",
+        "ALLOWED_HOSTS": "x",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'typo.sqlite3'}",
+        variable: value,
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
 def unescape(text: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)
 
