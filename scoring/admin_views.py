@@ -98,14 +98,13 @@ def appraise_view(model_admin, request, assessment_id: int):
     assessment = assessment_for_council(request.user, assessment_id)
     round_obj = assessment.criteria_set.round
     stage = round_obj.stage if round_obj.stage in APPRAISAL_STAGES else None
-    if stage:
-        workflow.ensure_scores(assessment)
     criteria = assessment.criteria_set.criteria.tree()
     by_id = {c.pk: c for c in criteria}
-    scores = {}
-    for score in assessment.scores.order_by("pk"):
+    scores = {score.criterion_id: score for score in assessment.scores.order_by("pk")}
+    if stage and workflow.ensure_scores(assessment, criteria=criteria, scores=scores):
+        scores = {score.criterion_id: score for score in assessment.scores.order_by("pk")}
+    for score in scores.values():
         score.criterion = by_id[score.criterion_id]
-        scores[score.criterion_id] = score
     field_of = {c.pk: c.field.pk for c in criteria}
     in_order = sorted(scores.values(), key=lambda s: s.criterion.position)
     editable_scores = appraisable(request.user, assessment, in_order, field_of)

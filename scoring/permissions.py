@@ -36,13 +36,13 @@ def _active(user) -> bool:
 
 
 def unit_of(user):
-    """The unit the user works for, or None."""
+    """The unit the user works for, or None (read once per request: kept on the user)."""
     if not _active(user):
         return None
-    try:
-        return user.membership.unit
-    except Membership.DoesNotExist:
-        return None
+    if not hasattr(user, "_cchc_unit"):
+        membership = Membership.objects.select_related("unit").filter(user=user).first()
+        user._cchc_unit = membership.unit if membership else None
+    return user._cchc_unit
 
 
 def is_secretariat(user) -> bool:
@@ -110,18 +110,22 @@ def why_read_only(user, assessment: Assessment) -> str:
 
 
 def assigned_field_ids(user, criteria_set) -> set[int]:
-    """The fields of a set the user may appraise (all of them for a superuser)."""
+    """The fields of a set the user may appraise (all of them for a superuser); read once per
+    request and set (kept on the user)."""
     if not _active(user) or not user.is_staff:
         return set()
-    if user.is_superuser:
-        return set(criteria_set.criteria.filter(parent=None).values_list("pk", flat=True))
-    if not user.has_perm("scoring.appraise"):
-        return set()
-    return set(
-        AppraiserAssignment.objects.filter(user=user, field__criteria_set=criteria_set).values_list(
-            "field_id", flat=True
-        )
-    )
+    known = user.__dict__.setdefault("_cchc_fields", {})
+    if criteria_set.pk not in known:
+        if user.is_superuser:
+            fields = criteria_set.criteria.filter(parent=None).values_list("pk", flat=True)
+        elif user.has_perm("scoring.appraise"):
+            fields = AppraiserAssignment.objects.filter(
+                user=user, field__criteria_set=criteria_set
+            ).values_list("field_id", flat=True)
+        else:
+            fields = []
+        known[criteria_set.pk] = frozenset(fields)
+    return known[criteria_set.pk]
 
 
 def council_scope(user, queryset: QuerySet, path_to_set: str = "") -> QuerySet:

@@ -64,10 +64,30 @@ class LeafRow:
     evidence_form: EvidenceForm | None = None
 
 
-def _page(request, assessment, mode, form=None, evidence_forms=None, explanation_form=None):
-    """Everything the assessment page shows, in four queries whatever the number of leaves."""
+def _tree_and_scores(assessment) -> tuple[list[Criterion], dict[int, Score]]:
+    """The criteria in tree order and the assessment's scores by criterion id, each score given
+    its criterion from the tree (two queries)."""
     criteria = assessment.criteria_set.criteria.tree()
-    scores = {s.criterion_id: s for s in assessment.scores.all()}
+    by_id = {c.pk: c for c in criteria}
+    scores = {}
+    for score in assessment.scores.all():
+        score.criterion = by_id[score.criterion_id]
+        scores[score.criterion_id] = score
+    return criteria, scores
+
+
+def _page(
+    request,
+    assessment,
+    mode,
+    criteria,
+    scores,
+    form=None,
+    evidence_forms=None,
+    explanation_form=None,
+):
+    """Everything the assessment page shows: with the criteria and scores the view loaded, one
+    query more (the evidence) whatever the number of leaves."""
     evidence: dict[int, list[Evidence]] = {}
     for item in Evidence.objects.filter(score__assessment=assessment).order_by("uploaded_at"):
         evidence.setdefault(item.score_id, []).append(item)
@@ -143,23 +163,24 @@ def _evidence_forms(request, leaves) -> dict[int, EvidenceForm]:
 
 @login_required
 def assessment_view(request, year: int, unit: str):
+    """The self-assessment, the explanation, or the assessment to read. Queries (GET): the
+    session, the user, their unit, their permissions; the assessment; the criteria; the
+    scores; the evidence. Flat in leaves."""
     assessment = assessment_for_member(request.user, year, unit)
     mode = page_mode(request.user, assessment)
-    criteria_leaves = list(
-        assessment.criteria_set.criteria.filter(is_leaf=True).order_by("position")
-    )
-    scores = {s.criterion_id: s for s in assessment.scores.select_related("criterion")}
+    criteria, scores = _tree_and_scores(assessment)
     data = request.POST if request.method == "POST" else None
+    page = {"criteria": criteria, "scores": scores}
 
     if mode == "self":
-        own = [leaf for leaf in criteria_leaves if leaf.kind in SELF_SCORED_KINDS]
+        own = [c for c in criteria if c.is_leaf and c.kind in SELF_SCORED_KINDS]
         form = SelfAssessmentForm(data, leaves=own, scores=scores)
         evidence_forms = _evidence_forms(request, own)
         if request.method == "POST":
             valid = form.is_valid() & all(f.is_valid() for f in evidence_forms.values())
             if valid and _save_self(request, assessment, form, own, evidence_forms):
                 return redirect(request.path)
-        return _page(request, assessment, mode, form=form, evidence_forms=evidence_forms)
+        return _page(request, assessment, mode, **page, form=form, evidence_forms=evidence_forms)
 
     if mode == "explain":
         flagged = [s for s in scores.values() if s.explanation_requested]
@@ -171,13 +192,13 @@ def assessment_view(request, year: int, unit: str):
             if valid and _save_explanation(request, assessment, form, flagged, evidence_forms):
                 return redirect(request.path)
         return _page(
-            request, assessment, mode, explanation_form=form, evidence_forms=evidence_forms
+            request, assessment, mode, **page, explanation_form=form, evidence_forms=evidence_forms
         )
 
     if request.method == "POST":
         messages.error(request, why_read_only(request.user, assessment))
         return redirect(request.path)
-    return _page(request, assessment, mode)
+    return _page(request, assessment, mode, **page)
 
 
 def _add_evidence(request, assessment, evidence_forms) -> None:

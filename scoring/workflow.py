@@ -74,11 +74,21 @@ def _lock_assessment(assessment_id: int) -> Assessment:
     )
 
 
-def ensure_scores(assessment: Assessment) -> None:
-    """One score row per leaf, so every leaf can be scored, appraised and explained."""
-    have = set(assessment.scores.values_list("criterion_id", flat=True))
-    missing = assessment.criteria_set.criteria.filter(is_leaf=True).exclude(pk__in=have)
-    Score.objects.bulk_create(
+def ensure_scores(assessment: Assessment, *, criteria=None, scores=None) -> list[Score]:
+    """One score row per leaf, so every leaf can be scored, appraised and explained; returns the
+    rows created. A page that has loaded the ``criteria`` and the ``scores`` (criterion id →
+    score) already passes them, and nothing more is read."""
+    if scores is None:
+        have = set(assessment.scores.values_list("criterion_id", flat=True))
+    else:
+        have = set(scores)
+    if criteria is None:
+        missing = assessment.criteria_set.criteria.filter(is_leaf=True).exclude(pk__in=have)
+    else:
+        missing = [c for c in criteria if c.is_leaf and c.pk not in have]
+    if not missing:
+        return []
+    return Score.objects.bulk_create(
         [Score(assessment=assessment, criterion=leaf) for leaf in missing], ignore_conflicts=True
     )
 

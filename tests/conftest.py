@@ -1,4 +1,5 @@
-"""Shared helpers: write import files, run commands as a user would, snapshot the database."""
+"""Shared fixtures: write import files, run commands as a user would, log in, check that nothing
+was written; the cast of the workflow (tests/cast.py). Plain helpers are in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import io
 from dataclasses import dataclass
 
 import pytest
-from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import translation
@@ -52,27 +52,25 @@ def run():
     return _run
 
 
-def database_state(include_users: bool = False) -> dict:
-    """Every row of every project table (and of users and groups), to prove that a refused
-    command wrote nothing, or that a restore brought everything back."""
-    state = {}
-    models = [
-        m for label in ("scoring", "rankings") for m in apps.get_app_config(label).get_models()
-    ]
-    if include_users:
-        models += [apps.get_model("auth", "User"), apps.get_model("auth", "Group")]
-    for model in models:
-        fields = [f.attname for f in model._meta.concrete_fields]
-        state[model._meta.label] = sorted(
-            tuple(str(v) for v in row) for row in model.objects.values_list(*fields)
-        )
-    return state
+@pytest.fixture
+def login(client):
+    """``login(user)`` → the test client signed in as ``user``, reading pages in English
+    (``language="vi"`` for the Vietnamese ones)."""
+
+    def _login(user, language: str = "en"):
+        client.cookies["django_language"] = language
+        client.force_login(user)
+        return client
+
+    return _login
 
 
 @pytest.fixture
 def unchanged_database(db):
     """Use as ``with unchanged_database(): ...`` around an action that must write nothing."""
     from contextlib import contextmanager
+
+    from tests.helpers import database_state
 
     @contextmanager
     def _check():

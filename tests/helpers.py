@@ -1,8 +1,28 @@
-"""Helpers shared by the tests that are not fixtures: reading forms out of pages."""
+"""Helpers shared by the tests that are not fixtures: snapshots of the database, reading forms
+out of pages."""
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
+
+from django.apps import apps
+
+
+def database_state(include_users: bool = False) -> dict:
+    """Every row of every project table (and of users and groups), to prove that a refused
+    command wrote nothing, or that a restore brought everything back."""
+    state = {}
+    models = [
+        m for label in ("scoring", "rankings") for m in apps.get_app_config(label).get_models()
+    ]
+    if include_users:
+        models += [apps.get_model("auth", "User"), apps.get_model("auth", "Group")]
+    for model in models:
+        fields = [f.attname for f in model._meta.concrete_fields]
+        state[model._meta.label] = sorted(
+            tuple(str(v) for v in row) for row in model.objects.values_list(*fields)
+        )
+    return state
 
 
 class _FormReader(HTMLParser):

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from tests.cast import YEAR, leaf, set_stage
-from tests.conftest import database_state
 from tests.factories import CRITERIA, UNITS
+from tests.helpers import database_state
 
 pytestmark = pytest.mark.django_db
 

@@ -143,7 +143,12 @@ def test_every_string_of_the_ui_is_in_the_catalogue(tmp_path):
             )
         else:
             shutil.copy(source, tmp_path / name)
-    env = {**os.environ, "DEBUG": "1", "PYTHONPATH": str(tmp_path)}
+    env = {
+        **os.environ,
+        "DEBUG": "1",
+        "PYTHONPATH": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "cchc.settings",
+    }
     result = subprocess.run(
         [sys.executable, "manage.py", "makemessages", "-l", "vi", "--no-obsolete"],
         cwd=tmp_path,

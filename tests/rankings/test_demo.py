@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from scoring.models import Assessment, CriteriaSet, Round, Stage
 from scoring.roles import ensure_roles
-from tests.conftest import database_state
+from tests.helpers import database_state
 
 pytestmark = pytest.mark.django_db
 

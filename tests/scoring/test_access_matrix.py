@@ -26,9 +26,8 @@ from scoring.models import (
     SipasResult,
 )
 from tests.cast import YEAR, leaf
-from tests.conftest import database_state
 from tests.factories import load_small_province
-from tests.helpers import form_fields
+from tests.helpers import database_state, form_fields
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from decimal import Decimal as D
 import pytest
 
 from scoring.models import CriteriaSet
-from tests.conftest import database_state
 from tests.factories import CRITERIA, load_small_province
+from tests.helpers import database_state
 
 pytestmark = pytest.mark.django_db
 

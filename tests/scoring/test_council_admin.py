@@ -11,20 +11,9 @@ from scoring import workflow
 from scoring.errors import Invalid, NotAllowed
 from scoring.models import Assessment, Round, Score, Stage, Transition
 from tests.cast import YEAR, leaf, set_stage
-from tests.conftest import database_state
+from tests.helpers import database_state
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def as_user(client):
-    client.cookies["django_language"] = "en"
-
-    def _as(user):
-        client.force_login(user)
-        return client
-
-    return _as
 
 
 @pytest.fixture
@@ -72,14 +61,14 @@ def form_data(assessment, values):
     return data
 
 
-def test_unit_staff_cannot_open_the_admin(as_user, cast, self_assessed):
-    response = as_user(cast["staff_a"]).get(appraise_url(self_assessed))
+def test_unit_staff_cannot_open_the_admin(login, cast, self_assessed):
+    response = login(cast["staff_a"]).get(appraise_url(self_assessed))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
 
 
-def test_an_appraiser_appraises_their_field(as_user, cast, self_assessed):
-    client = as_user(cast["appraiser_1"])
+def test_an_appraiser_appraises_their_field(login, cast, self_assessed):
+    client = login(cast["appraiser_1"])
     page = client.get(appraise_url(self_assessed))
     assert page.status_code == 200
     body = page.content.decode()
@@ -98,8 +87,8 @@ def test_an_appraiser_appraises_their_field(as_user, cast, self_assessed):
     assert score.history.latest().history_user == cast["appraiser_1"]
 
 
-def test_a_score_below_the_self_score_needs_a_reason(as_user, cast, self_assessed):
-    client = as_user(cast["appraiser_1"])
+def test_a_score_below_the_self_score_needs_a_reason(login, cast, self_assessed):
+    client = login(cast["appraiser_1"])
     before = database_state()
     response = client.post(
         appraise_url(self_assessed),
@@ -123,8 +112,8 @@ def test_an_appraiser_cannot_write_a_field_not_assigned(cast, self_assessed):
     assert database_state() == before
 
 
-def test_the_page_offers_an_appraiser_only_their_fields(as_user, cast, self_assessed):
-    body = as_user(cast["appraiser_3"]).get(appraise_url(self_assessed)).content.decode()
+def test_the_page_offers_an_appraiser_only_their_fields(login, cast, self_assessed):
+    body = login(cast["appraiser_3"]).get(appraise_url(self_assessed)).content.decode()
     bonus = Score.objects.get(assessment=self_assessed, criterion=leaf("3.1"))
     other = Score.objects.get(assessment=self_assessed, criterion=leaf("1.1.1"))
     assert f'name="value_{bonus.pk}"' in body
@@ -143,9 +132,9 @@ def test_unit_people_cannot_appraise(cast, self_assessed, who):
         )
 
 
-def test_appraisal_is_refused_outside_its_stage(as_user, cast, self_assessed):
+def test_appraisal_is_refused_outside_its_stage(login, cast, self_assessed):
     set_stage(Stage.EXPLANATION)
-    client = as_user(cast["appraiser_1"])
+    client = login(cast["appraiser_1"])
     before = database_state()
     client.post(appraise_url(self_assessed), form_data(self_assessed, {"1.1.1": ("1", "x", False)}))
     assert database_state() == before
@@ -159,19 +148,19 @@ def test_appraisal_is_refused_outside_its_stage(as_user, cast, self_assessed):
         )
 
 
-def test_appraisal_is_refused_past_the_deadline(as_user, cast, self_assessed):
+def test_appraisal_is_refused_past_the_deadline(login, cast, self_assessed):
     Round.objects.filter(year=YEAR).update(
         appraisal_1_deadline=timezone.now() - timedelta(seconds=1)
     )
     before = database_state()
-    as_user(cast["appraiser_1"]).post(
+    login(cast["appraiser_1"]).post(
         appraise_url(self_assessed), form_data(self_assessed, {"1.1.1": ("4", "", False)})
     )
     assert database_state() == before
 
 
-def test_accepting_the_self_scores_of_a_field(as_user, cast, self_assessed):
-    client = as_user(cast["appraiser_1"])
+def test_accepting_the_self_scores_of_a_field(login, cast, self_assessed):
+    client = login(cast["appraiser_1"])
     response = client.post(appraise_url(self_assessed), {"accept": leaf("1").pk})
     assert response.status_code == 302
     finals = {
@@ -183,7 +172,7 @@ def test_accepting_the_self_scores_of_a_field(as_user, cast, self_assessed):
 
 
 def test_two_appraisers_saving_the_same_score_the_second_is_told(
-    as_user, cast, self_assessed, client
+    login, cast, self_assessed, client
 ):
     stale = form_data(self_assessed, {"1.1.2": ("5", "Thiếu", False)})
     # Another session (the superuser) saves the same leaf first.
@@ -197,7 +186,7 @@ def test_two_appraisers_saving_the_same_score_the_second_is_told(
         stage=Stage.APPRAISAL_1,
         items=[workflow.AppraisalInput(score.pk, score.version, D("3"), "Thiếu hai báo cáo")],
     )
-    response = as_user(cast["appraiser_1"]).post(appraise_url(self_assessed), stale)
+    response = login(cast["appraiser_1"]).post(appraise_url(self_assessed), stale)
     assert response.status_code == 200
     body = response.content.decode()
     assert "Someone else changed these leaves" in body and "1.1.2" in body
@@ -206,9 +195,7 @@ def test_two_appraisers_saving_the_same_score_the_second_is_told(
     assert (score.appraisal_1, score.appraisal_1_reason) == (D("3.00"), "Thiếu hai báo cáo")
     # Having seen it, the appraiser may save again: the page now carries the new version.
     resubmit = {**stale, f"version_{score.pk}": score.version}
-    assert (
-        as_user(cast["appraiser_1"]).post(appraise_url(self_assessed), resubmit).status_code == 302
-    )
+    assert login(cast["appraiser_1"]).post(appraise_url(self_assessed), resubmit).status_code == 302
     score.refresh_from_db()
     assert score.appraisal_1 == D("5.00")
     assert [h.appraisal_1 for h in score.history.order_by("history_date")][-2:] == [
@@ -245,9 +232,9 @@ def test_round_two_reappraises_flagged_leaves_only(cast, self_assessed):
     assert (s2.appraisal_1, s2.appraisal_2, s2.final_score) == (D("4.00"), D("5.50"), D("5.50"))
 
 
-def test_the_secretariat_opens_the_next_stage_after_a_confirmation(as_user, cast):
+def test_the_secretariat_opens_the_next_stage_after_a_confirmation(login, cast):
     round_obj = Round.objects.get(year=YEAR)
-    client = as_user(cast["secretariat"])
+    client = login(cast["secretariat"])
     data = {"action": "open_next_stage", "_selected_action": [round_obj.pk]}
     confirmation = client.post("/admin/scoring/round/", data)
     assert confirmation.status_code == 200
@@ -263,9 +250,9 @@ def test_the_secretariat_opens_the_next_stage_after_a_confirmation(as_user, cast
     )
 
 
-def test_council_members_cannot_change_stages(as_user, cast):
+def test_council_members_cannot_change_stages(login, cast):
     round_obj = Round.objects.get(year=YEAR)
-    client = as_user(cast["appraiser_1"])
+    client = login(cast["appraiser_1"])
     response = client.post(
         "/admin/scoring/round/",
         {"action": "open_next_stage", "_selected_action": [round_obj.pk], "confirmed": "yes"},
@@ -278,13 +265,13 @@ def test_council_members_cannot_change_stages(as_user, cast):
         )
 
 
-def test_stages_cannot_be_skipped_nor_edited_by_hand(as_user, cast):
+def test_stages_cannot_be_skipped_nor_edited_by_hand(login, cast):
     round_obj = Round.objects.get(year=YEAR)
     with pytest.raises(NotAllowed):
         workflow.round_advance(
             round_id=round_obj.pk, user=cast["secretariat"], to_stage=Stage.FINAL
         )
-    client = as_user(cast["secretariat"])
+    client = login(cast["secretariat"])
     client.post(f"/admin/scoring/round/{round_obj.pk}/change/", {"year": YEAR, "stage": "final"})
     assert Round.objects.get(pk=round_obj.pk).stage == Stage.SELF_ASSESSMENT
 
@@ -329,7 +316,7 @@ def test_reminders_go_three_days_before_the_deadline_to_units_not_done(cast, mai
 
 
 def test_the_preview_is_marked_not_published_and_uses_the_publishing_calculation(
-    as_user, cast, self_assessed, run, write
+    login, cast, self_assessed, run, write
 ):
     run(
         "import_scores",
@@ -342,7 +329,7 @@ def test_the_preview_is_marked_not_published_and_uses_the_publishing_calculation
     )
     criteria_set = self_assessed.criteria_set
     body = (
-        as_user(cast["secretariat"])
+        login(cast["secretariat"])
         .get(f"/admin/scoring/criteriaset/{criteria_set.pk}/preview/")
         .content.decode()
     )
@@ -350,15 +337,15 @@ def test_the_preview_is_marked_not_published_and_uses_the_publishing_calculation
     assert "90.00" in body or "90,00" in body  # (4 + 5 + 9) / 20
     assert "Sở Bình: no final score for" in body
     assert (
-        as_user(cast["appraiser_1"])
+        login(cast["appraiser_1"])
         .get(f"/admin/scoring/criteriaset/{criteria_set.pk}/preview/")
         .status_code
         == 200
     )
 
 
-def test_the_progress_board_counts_per_field(as_user, cast, self_assessed):
-    response = as_user(cast["secretariat"]).get(
+def test_the_progress_board_counts_per_field(login, cast, self_assessed):
+    response = login(cast["secretariat"]).get(
         f"/admin/scoring/round/{Round.objects.get(year=YEAR).pk}/progress/"
     )
     assert response.status_code == 200
@@ -368,11 +355,11 @@ def test_the_progress_board_counts_per_field(as_user, cast, self_assessed):
     assert "0/0 · 0/1" in body  # field 2: a survey leaf, not self-assessed, no final score yet
 
 
-def test_appraisers_only_list_assessments_of_their_sets(as_user, cast, self_assessed, run, write):
+def test_appraisers_only_list_assessments_of_their_sets(login, cast, self_assessed, run, write):
     from scoring.models import Unit
 
     assert Assessment.objects.count() == 3
-    response = as_user(cast["appraiser_1"]).get("/admin/scoring/assessment/")
+    response = login(cast["appraiser_1"]).get("/admin/scoring/assessment/")
     assert response.status_code == 200
     assert "Sở An" in response.content.decode()
     # A council member with no assignment sees none.
@@ -380,15 +367,15 @@ def test_appraisers_only_list_assessments_of_their_sets(as_user, cast, self_asse
     from tests.cast import make_user
 
     idle = make_user("idle", APPRAISER, is_staff=True)
-    body = as_user(idle).get("/admin/scoring/assessment/").content.decode()
+    body = login(idle).get("/admin/scoring/assessment/").content.decode()
     assert "Sở An" not in body
-    assert as_user(idle).get(appraise_url(self_assessed)).status_code == 404
+    assert login(idle).get(appraise_url(self_assessed)).status_code == 404
     assert Unit.objects.count() == 4
 
 
-def test_copying_criteria_sets_links_every_criterion(as_user, cast):
+def test_copying_criteria_sets_links_every_criterion(login, cast):
     round_obj = Round.objects.get(year=YEAR)
-    client = as_user(cast["secretariat"])
+    client = login(cast["secretariat"])
     client.post(
         "/admin/scoring/round/",
         {"action": "copy_to_next_year", "_selected_action": [round_obj.pk], "confirmed": "yes"},
@@ -404,10 +391,10 @@ def test_copying_criteria_sets_links_every_criterion(as_user, cast):
     assert copy.criteria_sets.get().bands.count() == 5
 
 
-def test_opening_a_stage_after_the_final_one_is_refused_not_a_500(as_user, cast):
+def test_opening_a_stage_after_the_final_one_is_refused_not_a_500(login, cast):
     round_obj = Round.objects.get(year=YEAR)
     Round.objects.filter(pk=round_obj.pk).update(stage=Stage.FINAL)
-    client = as_user(cast["secretariat"])
+    client = login(cast["secretariat"])
     data = {"action": "open_next_stage", "_selected_action": [round_obj.pk], "confirmed": "yes"}
     response = client.post("/admin/scoring/round/", data, follow=True)
     assert response.status_code == 200
@@ -415,10 +402,10 @@ def test_opening_a_stage_after_the_final_one_is_refused_not_a_500(as_user, cast)
     assert not Transition.objects.filter(round=round_obj, from_state=Stage.FINAL).exists()
 
 
-def test_the_council_writes_the_public_note_on_the_appraisal_page(as_user, cast, self_assessed):
+def test_the_council_writes_the_public_note_on_the_appraisal_page(login, cast, self_assessed):
     score = Score.objects.get(assessment=self_assessed, criterion=leaf("1.1.2"))
     data = form_data(self_assessed, {"1.1.2": ("5", "Chậm một nhiệm vụ", False)})
     data[f"note_{score.pk}"] = "Trừ 1 điểm: chậm nhiệm vụ số 3"
-    assert as_user(cast["appraiser_1"]).post(appraise_url(self_assessed), data).status_code == 302
+    assert login(cast["appraiser_1"]).post(appraise_url(self_assessed), data).status_code == 302
     score.refresh_from_db()
     assert score.note == "Trừ 1 điểm: chậm nhiệm vụ số 3"

@@ -1,10 +1,13 @@
-"""On PostgreSQL: two appraisers and a stage change racing on the same assessment. Nothing is
-lost, and the final state agrees with the transition log."""
+"""Races on PostgreSQL, each told apart: a lost update (two appraisers saving the same version)
+and a write racing a stage change, in both orders. Each thread's position is synchronised with
+events and PostgreSQL's own view of who waits for a lock, never with a sleep."""
 
 import threading
+import time
 from decimal import Decimal as D
 
 import pytest
+from django.contrib.auth.models import User
 from django.db import connection, connections
 
 from scoring import workflow
@@ -17,46 +20,65 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL"),
 ]
 
+WAIT = 30  # seconds before a test gives up on a thread that never arrives (a failure)
 
-def race(*actions):
-    """Run the actions at the same moment, each in its own thread and connection."""
-    barrier = threading.Barrier(len(actions))
-    outcomes = [None] * len(actions)
 
-    def runner(position, action):
+class Paused:
+    """Wrap ``workflow.<name>`` so that the first call, made inside a transaction that holds the
+    round's lock, stops there until ``release()``; ``entered`` is set when it stops."""
+
+    def __init__(self, monkeypatch, name: str):
+        self.entered, self.go = threading.Event(), threading.Event()
+        original = getattr(workflow, name)
+        first = threading.Lock()
+
+        def paused(*args, **kwargs):
+            result = original(*args, **kwargs)
+            if first.acquire(blocking=False):
+                self.entered.set()
+                assert self.go.wait(WAIT), "never released"
+            return result
+
+        monkeypatch.setattr(workflow, name, paused)
+
+    def release(self):
+        self.go.set()
+
+
+def in_thread(action):
+    """Run ``action`` in a thread with its own connection; returns (thread, outcome list)."""
+    outcome = []
+
+    def run():
         try:
-            barrier.wait()
-            outcomes[position] = ("ok", action())
+            outcome.append(("ok", action()))
         except Exception as error:  # the outcome is the assertion's business
-            outcomes[position] = ("error", error)
+            outcome.append(("error", error))
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=runner, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def wait_for_a_lock_waiter():
+    """Until PostgreSQL shows a session of this test waiting for a row lock."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+    raise AssertionError("no session ever waited for the lock")
 
 
 @pytest.fixture
-def slow_checks(monkeypatch):
-    """Widen the window between an appraisal's checks and its write, where a stage change that
-    was not kept out by the round's lock would slip in."""
-    import time
-
-    checked = workflow.check_appraise
-
-    def check_then_wait(*args, **kwargs):
-        checked(*args, **kwargs)
-        time.sleep(0.3)
-
-    monkeypatch.setattr(workflow, "check_appraise", check_then_wait)
-
-
-@pytest.mark.parametrize("attempt", range(3))
-def test_two_appraisers_and_a_stage_change_racing(cast, slow_checks, attempt):
+def round_one(cast):
+    """Unit A self-assessed 1.1.2 = 6; the round is in round 1 of the appraisal."""
     assessment = Assessment.objects.get(unit__code="so-a", criteria_set__round__year=YEAR)
     workflow.assessment_save_self(
         assessment_id=assessment.pk,
@@ -68,43 +90,83 @@ def test_two_appraisers_and_a_stage_change_racing(cast, slow_checks, attempt):
         round_id=round_obj.pk, user=cast["secretariat"], to_stage=Stage.APPRAISAL_1
     )
     score = Score.objects.get(assessment=assessment, criterion=leaf("1.1.2"))
-    from django.contrib.auth.models import User
+    return assessment, round_obj, score
 
-    chair = User.objects.create_superuser(f"chair{attempt}", "c@example.org", "x")
 
-    def appraise(user, value):
-        return lambda: workflow.score_appraise(
-            assessment_id=assessment.pk,
-            user=user,
-            stage=Stage.APPRAISAL_1,
-            items=[workflow.AppraisalInput(score.pk, score.version, value, "Thiếu báo cáo")],
-        )
+def appraise(assessment, score, user, value):
+    return lambda: workflow.score_appraise(
+        assessment_id=assessment.pk,
+        user=user,
+        stage=Stage.APPRAISAL_1,
+        items=[workflow.AppraisalInput(score.pk, score.version, value, "Thiếu báo cáo")],
+    )
 
-    outcomes = race(
-        appraise(cast["appraiser_1"], D("5")),
-        appraise(chair, D("4")),
+
+def round_one_history(score):
+    return [h for h in score.history.all() if h.history_change_reason == Stage.APPRAISAL_1]
+
+
+def test_two_appraisers_saving_the_same_version_lose_no_update(cast, round_one, monkeypatch):
+    """The first holds its transaction open after its checks; the second must wait, then be
+    told of the conflict: the first value stays, nothing is overwritten unseen."""
+    assessment, _round, score = round_one
+    chair = User.objects.create_superuser("chair", "c@example.org", "x")
+    pause = Paused(monkeypatch, "check_appraise")
+    first, first_outcome = in_thread(appraise(assessment, score, cast["appraiser_1"], D("5")))
+    assert pause.entered.wait(WAIT)
+    second, second_outcome = in_thread(appraise(assessment, score, chair, D("4")))
+    wait_for_a_lock_waiter()
+    pause.release()
+    first.join(WAIT)
+    second.join(WAIT)
+    assert first_outcome[0][0] == "ok", first_outcome
+    assert second_outcome[0][0] == "error" and isinstance(second_outcome[0][1], Conflict)
+    score.refresh_from_db()
+    assert score.appraisal_1 == D("5.00")
+    assert [h.appraisal_1 for h in round_one_history(score)] == [D("5.00")]
+
+
+def test_an_appraisal_waiting_for_a_stage_change_is_refused_after_it(cast, round_one, monkeypatch):
+    """The secretariat closes round 1 and holds the round's lock; the appraisal waits, then is
+    refused because round 1 has closed. Nothing is written."""
+    assessment, round_obj, score = round_one
+    pause = Paused(monkeypatch, "next_stage")
+    closing, closing_outcome = in_thread(
         lambda: workflow.round_advance(
             round_id=round_obj.pk, user=cast["secretariat"], to_stage=Stage.EXPLANATION
-        ),
+        )
     )
-    first, second, stage_change = outcomes
-    assert stage_change[0] == "ok", stage_change
-    saved = [o for o in (first, second) if o[0] == "ok"]
-    refused = [o for o in (first, second) if o[0] == "error"]
-    # At most one appraisal of the same version wins; a loser is told why.
-    assert len(saved) <= 1
-    for _, error in refused:
-        assert isinstance(error, (Conflict, NotAllowed)), error
+    assert pause.entered.wait(WAIT)
+    late, late_outcome = in_thread(appraise(assessment, score, cast["appraiser_1"], D("5")))
+    wait_for_a_lock_waiter()
+    pause.release()
+    closing.join(WAIT)
+    late.join(WAIT)
+    assert closing_outcome[0][0] == "ok", closing_outcome
+    assert late_outcome[0][0] == "error" and isinstance(late_outcome[0][1], NotAllowed)
+    score.refresh_from_db()
+    assert score.appraisal_1 is None and round_one_history(score) == []
+    assert Round.objects.get(pk=round_obj.pk).stage == Stage.EXPLANATION
 
+
+def test_a_stage_change_waits_for_an_appraisal_in_progress(cast, round_one, monkeypatch):
+    """The appraisal holds the round's lock; closing round 1 waits for it, so the appraisal is
+    saved before the stage closes, as the log says."""
+    assessment, round_obj, score = round_one
+    pause = Paused(monkeypatch, "check_appraise")
+    saving, saving_outcome = in_thread(appraise(assessment, score, cast["appraiser_1"], D("5")))
+    assert pause.entered.wait(WAIT)
+    closing, closing_outcome = in_thread(
+        lambda: workflow.round_advance(
+            round_id=round_obj.pk, user=cast["secretariat"], to_stage=Stage.EXPLANATION
+        )
+    )
+    wait_for_a_lock_waiter()
+    pause.release()
+    saving.join(WAIT)
+    closing.join(WAIT)
+    assert saving_outcome[0][0] == "ok" and closing_outcome[0][0] == "ok"
     score.refresh_from_db()
     transition = Transition.objects.get(round=round_obj, to_state=Stage.EXPLANATION)
-    round_one = [h for h in score.history.all() if h.history_change_reason == Stage.APPRAISAL_1]
-    # Nothing lost: the winner's value is the score, and it is in the history.
-    if saved:
-        assert score.appraisal_1 in (D("5.00"), D("4.00"))
-        assert [h.appraisal_1 for h in round_one] == [score.appraisal_1]
-    else:
-        assert score.appraisal_1 is None and round_one == []
-    # Consistent with the log: every round-1 appraisal happened before round 1 closed.
-    assert all(h.history_date <= transition.at for h in round_one)
-    assert Round.objects.get(pk=round_obj.pk).stage == Stage.EXPLANATION
+    (saved,) = round_one_history(score)
+    assert saved.appraisal_1 == D("5.00") and saved.history_date <= transition.at

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from scoring.models import Assessment, AssessmentStatus, Evidence, Round, Score, Stage, Transition
 from tests.cast import YEAR, leaf, set_stage
-from tests.conftest import database_state
+from tests.helpers import database_state
 
 pytestmark = pytest.mark.django_db
 
@@ -33,18 +33,6 @@ def scores_post(**overrides):
     return data
 
 
-@pytest.fixture
-def logged_in(client):
-    """Log the client in, reading the pages in English (the Vietnamese ones are tested apart)."""
-    client.cookies["django_language"] = "en"
-
-    def _login(user):
-        client.force_login(user)
-        return client
-
-    return _login
-
-
 def test_anonymous_visitors_are_sent_to_the_login(client, cast):
     for url in ("/assessments/", PAGE, PAGE + "submit/"):
         response = client.get(url)
@@ -53,8 +41,8 @@ def test_anonymous_visitors_are_sent_to_the_login(client, cast):
 
 
 @pytest.mark.parametrize("who", ["staff_b", "appraiser_1", "secretariat"])
-def test_another_units_assessment_answers_404(logged_in, cast, who):
-    client = logged_in(cast[who])
+def test_another_units_assessment_answers_404(login, cast, who):
+    client = login(cast[who])
     before = database_state()
     assert client.get(PAGE).status_code == 404
     assert client.post(PAGE, scores_post()).status_code == 404
@@ -62,24 +50,24 @@ def test_another_units_assessment_answers_404(logged_in, cast, who):
     assert database_state() == before
 
 
-def test_the_list_shows_the_units_assessments_with_stage_and_deadline(logged_in, cast):
-    response = logged_in(cast["staff_a"]).get("/assessments/")
+def test_the_list_shows_the_units_assessments_with_stage_and_deadline(login, cast):
+    response = login(cast["staff_a"]).get("/assessments/")
     assert response.status_code == 200
     body = response.content.decode()
     assert "Sở An" in body and PAGE in body
     assert "Sở Bình" not in body
 
 
-def test_staff_see_the_tree_with_maxima_and_guidance(logged_in, cast):
-    body = logged_in(cast["staff_a"]).get(PAGE).content.decode()
+def test_staff_see_the_tree_with_maxima_and_guidance(login, cast):
+    body = login(cast["staff_a"]).get(PAGE).content.decode()
     assert "1.1.1. Ban hành kế hoạch" in body
     assert "Đúng hạn: 4 điểm" in body  # guidance
     assert f'name="score_{leaf("1.1.1").pk}"' in body
     assert f'name="score_{leaf("2.1").pk}"' not in body  # survey leaves are not self-assessed
 
 
-def test_staff_save_scores_and_the_progress_counts_them(logged_in, cast, assessment_a):
-    client = logged_in(cast["staff_a"])
+def test_staff_save_scores_and_the_progress_counts_them(login, cast, assessment_a):
+    client = login(cast["staff_a"])
     response = client.post(PAGE, scores_post())
     assert response.status_code == 302
     score = Score.objects.get(assessment=assessment_a, criterion=leaf("1.1.2"))
@@ -91,8 +79,8 @@ def test_staff_save_scores_and_the_progress_counts_them(logged_in, cast, assessm
     assert "10,50" in body or "10.50" in body  # points claimed: 4 + 5.5 + 1
 
 
-def test_a_decimal_comma_is_read_as_a_decimal_point(logged_in, cast, assessment_a):
-    logged_in(cast["staff_a"]).post(PAGE, scores_post(**{f"score_{leaf('1.1.2').pk}": "5,25"}))
+def test_a_decimal_comma_is_read_as_a_decimal_point(login, cast, assessment_a):
+    login(cast["staff_a"]).post(PAGE, scores_post(**{f"score_{leaf('1.1.2').pk}": "5,25"}))
     assert Score.objects.get(assessment=assessment_a, criterion=leaf("1.1.2")).self_score == D(
         "5.25"
     )
@@ -102,8 +90,8 @@ def test_a_decimal_comma_is_read_as_a_decimal_point(logged_in, cast, assessment_
     ("field", "value"),
     [("score", "4.5"), ("score", "-1"), ("score", "abc"), ("score", "1.234")],
 )
-def test_a_bad_score_names_the_leaf_and_writes_nothing(logged_in, cast, field, value):
-    client = logged_in(cast["staff_a"])
+def test_a_bad_score_names_the_leaf_and_writes_nothing(login, cast, field, value):
+    client = login(cast["staff_a"])
     before = database_state()
     response = client.post(PAGE, scores_post(**{f"{field}_{leaf('1.1.1').pk}": value}))
     assert response.status_code == 400
@@ -115,10 +103,8 @@ def test_a_bad_score_names_the_leaf_and_writes_nothing(logged_in, cast, field, v
 @pytest.mark.parametrize(
     ("field", "value"), [("method", "Theo báo cáo\x07"), ("method", "Kế hoạch \u202e12")]
 )
-def test_an_invisible_control_character_is_refused_and_nothing_written(
-    logged_in, cast, field, value
-):
-    client = logged_in(cast["staff_a"])
+def test_an_invisible_control_character_is_refused_and_nothing_written(login, cast, field, value):
+    client = login(cast["staff_a"])
     before = database_state()
     response = client.post(PAGE, scores_post(**{f"{field}_{leaf('1.1.1').pk}": value}))
     assert response.status_code == 400
@@ -126,16 +112,16 @@ def test_an_invisible_control_character_is_refused_and_nothing_written(
     assert database_state() == before
 
 
-def test_not_applicable_needs_a_reason(logged_in, cast):
+def test_not_applicable_needs_a_reason(login, cast):
     pk = leaf("1.1.2").pk
     before = database_state()
-    response = logged_in(cast["staff_a"]).post(PAGE, scores_post(**{f"na_{pk}": "on"}))
+    response = login(cast["staff_a"]).post(PAGE, scores_post(**{f"na_{pk}": "on"}))
     assert response.status_code == 400
     assert database_state() == before
 
 
-def test_a_pdf_is_stored_privately_with_its_fingerprint(logged_in, cast, assessment_a):
-    client = logged_in(cast["staff_a"])
+def test_a_pdf_is_stored_privately_with_its_fingerprint(login, cast, assessment_a):
+    client = login(cast["staff_a"])
     pk = leaf("1.1.1").pk
     upload = SimpleUploadedFile("../../Kế hoạch CCHC.pdf", PDF, content_type="application/pdf")
     response = client.post(PAGE, {**scores_post(), f"ev{pk}-file": upload})
@@ -163,8 +149,8 @@ def test_a_pdf_is_stored_privately_with_its_fingerprint(logged_in, cast, assessm
         ("empty.png", b"", "empty"),
     ],
 )
-def test_a_bad_file_is_refused_and_nothing_is_written(logged_in, cast, name, content, message):
-    client = logged_in(cast["staff_a"])
+def test_a_bad_file_is_refused_and_nothing_is_written(login, cast, name, content, message):
+    client = login(cast["staff_a"])
     pk = leaf("1.1.1").pk
     before = database_state()
     upload = SimpleUploadedFile(name, content)
@@ -174,16 +160,16 @@ def test_a_bad_file_is_refused_and_nothing_is_written(logged_in, cast, name, con
     assert database_state() == before
 
 
-def test_a_file_above_the_limit_is_refused(logged_in, cast, settings):
+def test_a_file_above_the_limit_is_refused(login, cast, settings):
     settings.EVIDENCE_MAX_BYTES = 100
     pk = leaf("1.1.1").pk
     upload = SimpleUploadedFile("big.pdf", PDF + b"0" * 200)
-    response = logged_in(cast["staff_a"]).post(PAGE, {**scores_post(), f"ev{pk}-file": upload})
+    response = login(cast["staff_a"]).post(PAGE, {**scores_post(), f"ev{pk}-file": upload})
     assert response.status_code == 400
     assert not Evidence.objects.exists()
 
 
-def test_a_cited_document_is_evidence_too(logged_in, cast):
+def test_a_cited_document_is_evidence_too(login, cast):
     pk = leaf("1.1.1").pk
     data = {
         **scores_post(),
@@ -191,7 +177,7 @@ def test_a_cited_document_is_evidence_too(logged_in, cast):
         f"ev{pk}-document_date": "2024-01-10",
         f"ev{pk}-page": "3",
     }
-    assert logged_in(cast["staff_a"]).post(PAGE, data).status_code == 302
+    assert login(cast["staff_a"]).post(PAGE, data).status_code == 302
     evidence = Evidence.objects.get()
     assert (evidence.document_number, str(evidence.document_date), evidence.page) == (
         "12/KH-SNV",
@@ -200,10 +186,10 @@ def test_a_cited_document_is_evidence_too(logged_in, cast):
     )
 
 
-def test_evidence_of_unit_a_is_404_to_others(client, logged_in, cast):
+def test_evidence_of_unit_a_is_404_to_others(client, login, cast):
     pk = leaf("1.1.1").pk
     upload = SimpleUploadedFile("a.pdf", PDF)
-    logged_in(cast["staff_a"]).post(PAGE, {**scores_post(), f"ev{pk}-file": upload})
+    login(cast["staff_a"]).post(PAGE, {**scores_post(), f"ev{pk}-file": upload})
     evidence = Evidence.objects.get()
     url = f"/evidence/{evidence.pk}/"
     client.logout()
@@ -218,8 +204,8 @@ def test_evidence_of_unit_a_is_404_to_others(client, logged_in, cast):
         assert client.get(url).status_code == status, who
 
 
-def test_only_the_head_submits_after_a_confirmation(logged_in, cast, assessment_a, client):
-    staff = logged_in(cast["staff_a"])
+def test_only_the_head_submits_after_a_confirmation(login, cast, assessment_a, client):
+    staff = login(cast["staff_a"])
     staff.post(PAGE, scores_post())
     staff.post(PAGE + "submit/")
     assert Assessment.objects.get(pk=assessment_a.pk).status == AssessmentStatus.DRAFT
@@ -240,8 +226,8 @@ def test_only_the_head_submits_after_a_confirmation(logged_in, cast, assessment_
     )
 
 
-def test_a_submitted_assessment_is_locked_for_the_unit(logged_in, cast, assessment_a, client):
-    logged_in(cast["staff_a"]).post(PAGE, scores_post())
+def test_a_submitted_assessment_is_locked_for_the_unit(login, cast, assessment_a, client):
+    login(cast["staff_a"]).post(PAGE, scores_post())
     client.force_login(cast["head_a"])
     client.post(PAGE + "submit/")
     client.force_login(cast["staff_a"])
@@ -253,9 +239,9 @@ def test_a_submitted_assessment_is_locked_for_the_unit(logged_in, cast, assessme
     assert "has been submitted and is locked" in follow.content.decode()  # the reason, not a shrug
 
 
-def test_submission_lists_the_leaves_still_missing(logged_in, cast, assessment_a, client):
+def test_submission_lists_the_leaves_still_missing(login, cast, assessment_a, client):
     data = scores_post(**{f"score_{leaf('1.1.2').pk}": "", f"method_{leaf('1.1.1').pk}": ""})
-    logged_in(cast["staff_a"]).post(PAGE, data)
+    login(cast["staff_a"]).post(PAGE, data)
     client.force_login(cast["head_a"])
     response = client.post(PAGE + "submit/", follow=True)
     body = response.content.decode()
@@ -264,11 +250,11 @@ def test_submission_lists_the_leaves_still_missing(logged_in, cast, assessment_a
     assert Assessment.objects.get(pk=assessment_a.pk).status == AssessmentStatus.DRAFT
 
 
-def test_nothing_is_accepted_past_the_deadline(logged_in, cast):
+def test_nothing_is_accepted_past_the_deadline(login, cast):
     Round.objects.filter(year=YEAR).update(
         self_assessment_deadline=timezone.now() - timedelta(minutes=1)
     )
-    client = logged_in(cast["staff_a"])
+    client = login(cast["staff_a"])
     before = database_state()
     response = client.post(PAGE, scores_post())
     assert response.status_code == 302
@@ -276,18 +262,18 @@ def test_nothing_is_accepted_past_the_deadline(logged_in, cast):
     assert "passed" in client.get(PAGE).content.decode()
 
 
-def test_nothing_is_accepted_outside_the_stage(logged_in, cast):
+def test_nothing_is_accepted_outside_the_stage(login, cast):
     set_stage(Stage.APPRAISAL_1)
-    client = logged_in(cast["staff_a"])
+    client = login(cast["staff_a"])
     before = database_state()
     client.post(PAGE, scores_post())
     assert database_state() == before
 
 
 def test_after_round_one_the_unit_sees_the_appraisal_and_explains_flagged_leaves(
-    logged_in, cast, assessment_a, client
+    login, cast, assessment_a, client
 ):
-    logged_in(cast["staff_a"]).post(PAGE, scores_post())
+    login(cast["staff_a"]).post(PAGE, scores_post())
     score = Score.objects.get(assessment=assessment_a, criterion=leaf("1.1.2"))
     Score.objects.filter(pk=score.pk).update(
         appraisal_1=D("4"), appraisal_1_reason="Thiếu báo cáo quý", explanation_requested=True
