@@ -1,7 +1,7 @@
 """Generate the import files of a national-size installation, for the benchmarks.
 
 What it writes, under ``--out`` (default ``bench/out/u<units>/``), in the formats of
-``/work/shared/contracts.md`` (CSV, UTF-8, comma-separated, header row):
+``docs/imports.md`` (CSV, UTF-8, comma-separated, header row):
 
 - ``units.csv``: one group ``communes`` ("UBND cấp xã") of ``--units`` communes (3,300 by
   default: the national count since 2025), named like real ones ("xã An Bình", "phường Tân

@@ -1,4 +1,4 @@
-"""The public JSON API (contracts.md): published years, rankings and SIPAS, read from frozen rows.
+"""The public JSON API (docs/api.md): published years, rankings and SIPAS, read from frozen rows.
 
 Every view answers 404 (in JSON) for a year or group that was never published. Answers carry
 the list of versions of their publication, so an erratum is visible as such.

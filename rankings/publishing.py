@@ -42,7 +42,7 @@ class PublishRefused(Refused):
 
 def _previous_indices(year: int, units: list[Unit], attribute: str) -> dict[int, Decimal | None]:
     """Unit id → the index it is compared with: last year's latest publications
-    (docs/calculation.md, "Change")."""
+    (docs/calculation.md, 9. Change)."""
     last_year = Publication.objects.latest_versions().filter(year=year - 1)
     model = PublishedResult if attribute == "results" else PublishedSipas
     published = dict(

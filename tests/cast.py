@@ -1,4 +1,4 @@
-"""The cast of the workflow (design.md): staff of unit A, staff of unit B, the head of A, an
+"""The cast of the workflow (docs/architecture.md, "Tests"): staff of unit A, staff of unit B, the head of A, an
 appraiser of field 1, an appraiser of field 3, the secretariat, an anonymous visitor; and a 2024
 round of the small province open for self-assessment."""
 

@@ -101,7 +101,7 @@ def import_sipas_answers(path, *, year: int, group: str) -> Report:
     """SIPAS from individual questionnaires: one row per questionnaire, one column per question
     (named after its element: ``access``, ``access_2``, ``procedure_1``...), each answer 1-5 or
     empty (no valid answer). An element index is the share of answers 4 or 5 among the valid
-    answers of all its questions (domain.md §4)."""
+    answers of all its questions (docs/calculation.md, 10. SIPAS)."""
     rows = read_table(
         path,
         required=("unit",),

@@ -1,4 +1,4 @@
-"""The Cần Thơ demo tells the seed article's story (domain.md §6), through the public API."""
+"""The Cần Thơ demo tells the seed article's story (README.md, "the demo"), through the public API."""
 
 import io
 from collections import Counter
