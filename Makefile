@@ -25,7 +25,7 @@ run: demo
 	@echo "  logins (password 'demo' for all):"
 	@DEBUG=1 $(BIN)/python manage.py demo_logins
 	@echo ""
-	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DEBUG=1 DEMO_MODE=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # The production stack: gunicorn, whitenoise, DEBUG off. Needs SECRET_KEY, ALLOWED_HOSTS and
 # DATABASE_URL in the environment (see docs/deployment.md).

@@ -3,6 +3,8 @@
 Environment variables:
 
 - ``DEBUG``: ``1``/``true`` turns debugging on (off by default: production is the default).
+- ``DEMO_MODE``: ``1`` when the installation shows the Cần Thơ demo (``make run`` sets it):
+  public pages then say that the scores are illustrative.
 - ``SECRET_KEY``: required unless ``DEBUG`` is on.
 - ``ALLOWED_HOSTS``: comma-separated host names (``localhost,127.0.0.1`` when ``DEBUG`` is on).
 - ``DATABASE_URL``: e.g. ``postgres://user@host:5432/cchc``; defaults to the SQLite file
@@ -67,6 +69,8 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG")
+# The installation shows the demo: public pages say that its scores are illustrative.
+DEMO_MODE = env_bool("DEMO_MODE")
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
@@ -125,6 +129,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "cchc.context.site",
             ],
         },
     },

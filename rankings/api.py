@@ -17,7 +17,13 @@ from django.views.decorators.http import require_safe
 from scoring.models import SIPAS_ELEMENTS
 
 from .caching import conditional, published_page
-from .models import Publication, PublishedField
+from .models import (
+    Publication,
+    PublishedCriterion,
+    PublishedField,
+    PublishedLeaf,
+    PublishedResult,
+)
 
 OPEN = {"Access-Control-Allow-Origin": "*"}  # public open data, readable from any site
 
@@ -157,6 +163,106 @@ def _sipas(publication: Publication) -> JsonResponse:
                     "elements": {name: money(getattr(row, name)) for name in SIPAS_ELEMENTS},
                 }
                 for row in rows
+            ],
+        }
+    )
+
+
+@require_safe
+@published_page(json=True)
+def unit(request, unit: str):
+    """One unit's published results of every year (latest versions), each with its fields and
+    every leaf: scores, notes and, for a target leaf, the figures and the target. Queries: the
+    unit's results; the newest publication (ETag); their fields; their leaves; their criteria."""
+    latest = Publication.objects.latest_versions()
+    results = list(
+        PublishedResult.objects.filter(unit__code=unit, publication__in=latest)
+        .select_related("publication")
+        .order_by("publication__year", "publication__group__order")
+    )
+    if not results:
+        return _not_found()
+    return conditional(
+        request, [r.publication for r in results], lambda: _unit(unit, results), OPEN
+    )
+
+
+def _leaf(leaf: PublishedLeaf, criterion: PublishedCriterion | None) -> dict:
+    entry = {
+        "code": leaf.code,
+        "title": criterion.title if criterion else "",
+        "kind": criterion.kind if criterion else "",
+        "max_points": money(criterion.max_points) if criterion else None,
+        "self_score": money(leaf.self_score),
+        "final_score": money(leaf.final_score),
+        "not_applicable": leaf.not_applicable,
+        "note": leaf.note,
+    }
+    if criterion is not None and criterion.kind == "target":
+        entry.update(
+            {
+                "self_figure": money(leaf.self_figure),
+                "figure": money(leaf.figure),
+                "target": money(criterion.target),
+                "unit_label": criterion.unit_label,
+                "rule": criterion.rule,
+                "direction": criterion.direction,
+                "steps": criterion.steps,
+            }
+        )
+    if criterion is not None and criterion.sipas_element:
+        entry["sipas_element"] = criterion.sipas_element
+    return entry
+
+
+def _unit(code: str, results: list[PublishedResult]) -> JsonResponse:
+    ids = [r.pk for r in results]
+    fields, leaves = {}, {}
+    for field in PublishedField.objects.filter(result_id__in=ids).order_by("position"):
+        fields.setdefault(field.result_id, []).append(field)
+    for leaf in PublishedLeaf.objects.filter(result_id__in=ids).order_by("position"):
+        leaves.setdefault(leaf.result_id, []).append(leaf)
+    criteria = {
+        (c.publication_id, c.code): c
+        for c in PublishedCriterion.objects.filter(
+            publication_id__in={r.publication_id for r in results}
+        )
+    }
+    latest = results[-1]
+    return _json(
+        {
+            "unit": code,
+            "name": latest.unit_name,
+            "results": [
+                {
+                    "year": r.publication.year,
+                    "group": r.publication.group_code,
+                    "group_name": r.publication.group_name,
+                    "version": r.publication.version,
+                    "rank": r.rank,
+                    "of": r.publication.unit_count,
+                    "points": money(r.points),
+                    "max_points": money(r.max_points),
+                    "index": money(r.index),
+                    "band": r.band_code,
+                    "band_label": r.band_label,
+                    "change": money(r.change),
+                    "fields": [
+                        {
+                            "code": f.code,
+                            "title": f.title,
+                            "points": money(f.points),
+                            "max_points": money(f.max_points),
+                            "index": money(f.index),
+                        }
+                        for f in fields.get(r.pk, [])
+                    ],
+                    "leaves": [
+                        _leaf(leaf, criteria.get((r.publication_id, leaf.code)))
+                        for leaf in leaves.get(r.pk, [])
+                    ],
+                }
+                for r in results
             ],
         }
     )

@@ -15,6 +15,7 @@ from scoring.models import Unit, UnitGroup
 
 POINTS = {"max_digits": 7, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2}
+FIGURE = {"max_digits": 14, "decimal_places": 2}
 
 
 class PublicationQuerySet(models.QuerySet):
@@ -140,6 +141,13 @@ class PublishedCriterion(models.Model):
     kind = models.CharField(max_length=10, blank=True)
     previous_code = models.CharField(max_length=32, blank=True)
     position = models.PositiveIntegerField()
+    # The rule of a target leaf, and the SIPAS element of a survey leaf fed from SIPAS.
+    target = models.DecimalField(**FIGURE, null=True, blank=True)
+    rule = models.CharField(max_length=20, blank=True)
+    steps = models.CharField(max_length=500, blank=True)
+    direction = models.CharField(max_length=10, blank=True)
+    unit_label = models.CharField(max_length=20, blank=True)
+    sipas_element = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["publication", "position"]
@@ -223,6 +231,9 @@ class PublishedLeaf(models.Model):
     final_score = models.DecimalField(**POINTS, null=True, blank=True)
     not_applicable = models.BooleanField(default=False)
     note = models.TextField(blank=True)
+    # A target leaf's figures: as the unit reported it and as the council verified it.
+    self_figure = models.DecimalField(**FIGURE, null=True, blank=True)
+    figure = models.DecimalField(**FIGURE, null=True, blank=True)
 
     class Meta:
         ordering = ["result", "position"]

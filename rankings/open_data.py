@@ -24,9 +24,14 @@ rankings-<group>.csv   one row per unit: year, group, version, rank, unit (code)
 fields-<group>.csv     one row per unit and field: unit, field (code), title, points, max_points,
                        index (empty for a field of only bonus or penalty points)
 leaves-<group>.csv     one row per unit and leaf: unit, criterion (code), title, kind
-                       (self, survey, bonus, penalty), max_points, self_score, final_score,
-                       not_applicable (true/false), note (the council's public note)
-criteria-<group>.csv   the criteria tree: code, parent, title, max_points, kind, previous_code
+                       (self, agency, target, survey, bonus, penalty), max_points, self_score,
+                       final_score, not_applicable (true/false), note (the council's public
+                       note), self_figure and figure (a target leaf's figure as the unit
+                       reported it and as the council verified it; empty for other leaves)
+criteria-<group>.csv   the criteria tree: code, parent, title, max_points, kind, previous_code,
+                       and for a target leaf its rule: target, rule (proportional or steps),
+                       steps (threshold:points pairs), direction (higher or lower is better),
+                       unit_label; sipas_element for a survey leaf fed from SIPAS
 bands-<group>.csv      the classification: code, label, min_index (inclusive lower bound)
 sipas-<group>.csv      one row per unit: rank, unit, name, index, access, procedure,
                        civil_servants, result, feedback, change
@@ -109,9 +114,11 @@ def open_data_zip(year: int, publications: list[Publication]) -> bytes:
                     "final_score",
                     "not_applicable",
                     "note",
+                    "self_figure",
+                    "figure",
                 )
             ]
-            for unit_code, leaf_code, self_score, final, na, note in (
+            for unit_code, leaf_code, self_score, final, na, note, self_figure, figure in (
                 PublishedLeaf.objects.filter(result__publication=publication)
                 .order_by("result__position", "position")
                 .values_list(
@@ -121,6 +128,8 @@ def open_data_zip(year: int, publications: list[Publication]) -> bytes:
                     "final_score",
                     "not_applicable",
                     "note",
+                    "self_figure",
+                    "figure",
                 )
             ):
                 criterion = criteria.get(leaf_code)
@@ -135,6 +144,8 @@ def open_data_zip(year: int, publications: list[Publication]) -> bytes:
                         final,
                         "true" if na else "false",
                         note,
+                        self_figure,
+                        figure,
                     )
                 )
             bundle.writestr(f"leaves-{code}.csv", csv_bytes(leaves))
@@ -142,7 +153,20 @@ def open_data_zip(year: int, publications: list[Publication]) -> bytes:
                 f"criteria-{code}.csv",
                 csv_bytes(
                     [
-                        ("code", "parent", "title", "max_points", "kind", "previous_code"),
+                        (
+                            "code",
+                            "parent",
+                            "title",
+                            "max_points",
+                            "kind",
+                            "previous_code",
+                            "target",
+                            "rule",
+                            "steps",
+                            "direction",
+                            "unit_label",
+                            "sipas_element",
+                        ),
                         *(
                             (
                                 c.code,
@@ -151,6 +175,12 @@ def open_data_zip(year: int, publications: list[Publication]) -> bytes:
                                 c.max_points,
                                 c.kind,
                                 c.previous_code,
+                                c.target,
+                                c.rule,
+                                c.steps,
+                                c.direction,
+                                c.unit_label,
+                                c.sipas_element,
                             )
                             for c in sorted(criteria.values(), key=lambda c: c.position)
                         ),

@@ -15,7 +15,7 @@ from scoring import calculation
 from scoring.bulk import insert_rows
 from scoring.errors import Refused
 from scoring.models import SIPAS_ELEMENTS, CriteriaSet, Stage, Unit
-from scoring.results import group_results, sipas_results
+from scoring.results import NO_SCORE, group_results, sipas_results
 
 from .caching import new_generation
 from .models import (
@@ -118,7 +118,16 @@ def publish(
                 for leaf in codes
             )
         problems.extend(
-            _("%(unit)s (%(code)s): every self and survey leaf is not applicable")
+            _(
+                "%(unit)s (%(code)s): leaf %(leaf)s is fed from SIPAS, and the unit has no SIPAS "
+                "result for %(year)s: import it first"
+            )
+            % {"unit": unit.name, "code": unit.code, "leaf": leaf, "year": year}
+            for unit, codes in results.sipas_gaps
+            for leaf in codes
+        )
+        problems.extend(
+            _("%(unit)s (%(code)s): every scored leaf is not applicable")
             % {"unit": unit.name, "code": unit.code}
             for unit in results.unscorable
         )
@@ -189,6 +198,12 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
             kind=c.kind,
             previous_code=c.previous.code if c.previous_id else "",
             position=position,
+            target=c.target,
+            rule=c.rule,
+            steps=c.steps,
+            direction=c.direction if c.rule else "",
+            unit_label=c.unit_label,
+            sipas_element=c.sipas_element,
         )
         for position, c in enumerate(results.criteria, start=1)
     )
@@ -228,16 +243,18 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
                 )
             )
         for position, leaf in enumerate(leaves, start=1):
-            score = row.scores.get(leaf.pk)
+            score = row.scores.get(leaf.pk, NO_SCORE)
             leaf_rows.append(
                 (
                     published.pk,
                     leaf.code,
                     position,
-                    score.self_score if score else None,
-                    score.final_score if score else None,
-                    bool(score and score.not_applicable),
-                    score.note if score else "",
+                    score.self_score,
+                    row.finals.get(leaf.pk),
+                    score.not_applicable,
+                    score.note,
+                    score.self_figure,
+                    score.final_figure,
                 )
             )
     # Hundreds of thousands of rows at national scale: below the ORM (scoring.bulk).
@@ -248,7 +265,17 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
     )
     insert_rows(
         PublishedLeaf,
-        ["result_id", "code", "position", "self_score", "final_score", "not_applicable", "note"],
+        [
+            "result_id",
+            "code",
+            "position",
+            "self_score",
+            "final_score",
+            "not_applicable",
+            "note",
+            "self_figure",
+            "figure",
+        ],
         leaf_rows,
     )
     PublishedSipas.objects.bulk_create(
@@ -276,18 +303,56 @@ def publication_checksum(publication: Publication) -> str:
 
 
 def publication_payload(publication: Publication) -> dict:
-    """Everything a publication promises, as plain data: what the checksum covers."""
+    """Everything a publication promises, as plain data: what the checksum covers. A target
+    leaf's rule, a SIPAS-fed leaf's element and a leaf's figures are added to its row only where
+    they exist, so the payload of a publication without them is what it always was."""
+    criteria = []
+    for code, parent, title, max_points, kind, previous, *extra in publication.criteria.values_list(
+        "code",
+        "parent_code",
+        "title",
+        "max_points",
+        "kind",
+        "previous_code",
+        "target",
+        "rule",
+        "steps",
+        "direction",
+        "unit_label",
+        "sipas_element",
+    ):
+        row = [code, parent, title, max_points, kind, previous]
+        target, rule, steps, direction, unit_label, element = extra
+        if rule:
+            row += [target, rule, steps, direction, unit_label]
+        if element:
+            row.append(element)
+        criteria.append(tuple(row))
+    leaves = []
+    for *values, self_figure, figure in (
+        PublishedLeaf.objects.filter(result__publication=publication)
+        .order_by("result__position", "position")
+        .values_list(
+            "result__unit_code",
+            "code",
+            "self_score",
+            "final_score",
+            "not_applicable",
+            "note",
+            "self_figure",
+            "figure",
+        )
+    ):
+        if self_figure is not None or figure is not None:
+            values += [self_figure, figure]
+        leaves.append(tuple(values))
     return {
         "year": publication.year,
         "group": publication.group_code,
         "version": publication.version,
         "reason": publication.reason,
         "bands": list(publication.bands.values_list("code", "label", "min_index")),
-        "criteria": list(
-            publication.criteria.values_list(
-                "code", "parent_code", "title", "max_points", "kind", "previous_code"
-            )
-        ),
+        "criteria": criteria,
         "results": list(
             publication.results.values_list(
                 "unit_code", "rank", "points", "max_points", "index", "band_code", "change"
@@ -298,13 +363,7 @@ def publication_payload(publication: Publication) -> dict:
             .order_by("result__position", "position")
             .values_list("result__unit_code", "code", "points", "max_points", "index")
         ),
-        "leaves": list(
-            PublishedLeaf.objects.filter(result__publication=publication)
-            .order_by("result__position", "position")
-            .values_list(
-                "result__unit_code", "code", "self_score", "final_score", "not_applicable", "note"
-            )
-        ),
+        "leaves": leaves,
         "sipas": list(
             publication.sipas.values_list("unit_code", "rank", "index", *SIPAS_ELEMENTS, "change")
         ),

@@ -19,6 +19,7 @@ api_patterns = (
         path("", api.index, name="index"),
         path("rankings/<int:year>/<slug:group>/", api.rankings, name="rankings"),
         path("sipas/<int:year>/<slug:group>/", api.sipas, name="sipas"),
+        path("units/<slug:unit>/", api.unit, name="unit"),
     ],
     "api",
 )

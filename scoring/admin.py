@@ -322,7 +322,52 @@ class AssessmentAdmin(admin.ModelAdmin):
         ]
 
     def get_queryset(self, request):
-        return council_scope(request.user, super().get_queryset(request), "criteria_set")
+        return council_scope(request.user, super().get_queryset(request), "criteria_set", "unit")
+
+    actions = ["reopen"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not is_secretariat(request.user):
+            actions.pop("reopen", None)
+        return actions
+
+    @admin.action(description=_("Reopen the submission (with a reason)…"))
+    def reopen(self, request, queryset):
+        """Give submitted self-assessments back to their units: ask for the reason first."""
+        if not is_secretariat(request.user):
+            raise PermissionDenied
+        reason = request.POST.get("reason", "").strip()
+        if request.POST.get("confirmed") == "yes" and reason:
+            for assessment in queryset.select_related("unit"):
+                try:
+                    workflow.assessment_reopen(
+                        assessment_id=assessment.pk, user=request.user, reason=reason
+                    )
+                except Refused as refusal:
+                    self.message_user(request, str(refusal), messages.ERROR)
+                else:
+                    self.message_user(
+                        request,
+                        gettext("%(unit)s can change its self-assessment again.")
+                        % {"unit": assessment.unit.name},
+                        messages.SUCCESS,
+                    )
+            return None
+        if request.POST.get("confirmed") == "yes":
+            self.message_user(request, gettext("Give the reason."), messages.ERROR)
+        return TemplateResponse(
+            request,
+            "admin/scoring/reopen.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": gettext("Reopen submitted self-assessments"),
+                "queryset": queryset.select_related("unit", "criteria_set__round"),
+                "action": request.POST.get("action"),
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
     def has_add_permission(self, request):
         return False  # assessments open with the self-assessment stage or come from imports
@@ -402,7 +447,10 @@ class ScoreAdmin(ReadOnlyHistoryAdmin):
 
     def get_queryset(self, request):
         return council_scope(
-            request.user, super().get_queryset(request), "assessment__criteria_set"
+            request.user,
+            super().get_queryset(request),
+            "assessment__criteria_set",
+            "assessment__unit",
         )
 
     def has_add_permission(self, request):
@@ -437,7 +485,10 @@ class EvidenceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return council_scope(
-            request.user, super().get_queryset(request), "score__assessment__criteria_set"
+            request.user,
+            super().get_queryset(request),
+            "score__assessment__criteria_set",
+            "score__assessment__unit",
         )
 
     @admin.display(description=_("file"))
@@ -470,10 +521,21 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(AppraiserAssignment)
 class AppraiserAssignmentAdmin(admin.ModelAdmin):
-    list_display = ["user", "field", "criteria_set"]
+    """Who appraises which field of which set, for every unit of the group or for some units
+    only (a department appraising the communes of its area)."""
+
+    list_display = ["user", "field", "criteria_set", "unit_list"]
     list_filter = ["field__criteria_set__round__year", "field__criteria_set__group", "user"]
     list_select_related = ["user", "field__criteria_set__round", "field__criteria_set__group"]
     raw_id_fields = ["user", "field"]
+    autocomplete_fields = ["units"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("units")
+
+    @admin.display(description=_("units"))
+    def unit_list(self, obj):
+        return ", ".join(unit.name for unit in obj.units.all()) or gettext("every unit")
 
     @admin.display(description=_("set"))
     def criteria_set(self, obj):

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from . import calculation, workflow
 from .errors import Conflict, Invalid, Refused
-from .forms import PointsField
+from .forms import FigureField, PointsField
 from .models import Assessment, CriteriaSet, Evidence, Kind, Round, Score, Stage
 from .permissions import (
     APPRAISAL_STAGES,
@@ -38,11 +38,18 @@ class AppraisalForm(forms.Form):
         self.scores = scores
         self.stage = stage
         value_field = "appraisal_1" if stage == Stage.APPRAISAL_1 else "appraisal_2"
+        figure_field = "figure_1" if stage == Stage.APPRAISAL_1 else "figure_2"
         for score in scores:
             pk = score.pk
-            self.fields[f"value_{pk}"] = PointsField(
-                maximum=score.criterion.max_points, label=_("score")
-            )
+            if score.criterion.kind == Kind.TARGET:
+                # The council verifies or corrects the figure; the points follow from the rule.
+                self.fields[f"figure_{pk}"] = FigureField(label=_("figure"))
+                figure = getattr(score, figure_field)
+                self.initial[f"figure_{pk}"] = figure if figure is not None else score.self_figure
+            else:
+                self.fields[f"value_{pk}"] = PointsField(
+                    maximum=score.criterion.max_points, label=_("score")
+                )
             self.fields[f"reason_{pk}"] = forms.CharField(
                 required=False,
                 max_length=5000,
@@ -80,7 +87,8 @@ class AppraisalForm(forms.Form):
             workflow.AppraisalInput(
                 score_id=score.pk,
                 version=data[f"version_{score.pk}"],
-                value=data[f"value_{score.pk}"],
+                value=data.get(f"value_{score.pk}"),
+                figure=data.get(f"figure_{score.pk}"),
                 reason=data[f"reason_{score.pk}"],
                 flag=data.get(f"flag_{score.pk}", False),
                 not_applicable=data[f"na_{score.pk}"],
@@ -175,7 +183,7 @@ def appraise_view(model_admin, request, assessment_id: int):
             if score.pk in editable_ids:
                 row["fields"] = {
                     name: form[f"{name}_{score.pk}"]
-                    for name in ("value", "reason", "na", "version", "flag", "note")
+                    for name in ("value", "figure", "reason", "na", "version", "flag", "note")
                     if f"{name}_{score.pk}" in form.fields
                 }
                 row["conflict_with"] = getattr(score, "conflict_with", None)

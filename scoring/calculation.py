@@ -27,16 +27,34 @@ class Kind(StrEnum):
     model's choices take these values (a guard test checks that they agree)."""
 
     SELF = "self"  # the unit self-assesses, the council appraises
-    SURVEY = "survey"  # imported from the sociological survey
+    AGENCY = "agency"  # the appraising agency alone, from its own records; no self score
+    TARGET = "target"  # a reported figure, verified by the council, turned into points by a rule
+    SURVEY = "survey"  # imported from the sociological survey, or derived from SIPAS
     BONUS = "bonus"  # self-claimed, appraised; added up to the bonus cap
     PENALTY = "penalty"  # set by the council; subtracted up to the penalty cap
 
 
 # The leaves that make up the points and the maximum (bonus and penalty are added or subtracted).
-SCORED_KINDS = frozenset({Kind.SELF, Kind.SURVEY})
-# The leaves a unit scores itself, and those the council appraises.
+SCORED_KINDS = frozenset({Kind.SELF, Kind.AGENCY, Kind.TARGET, Kind.SURVEY})
+# The leaves a unit gives points to itself; those it reports a figure for; those whose points
+# the council types (a target leaf's points follow from the figure the council verifies).
 SELF_SCORED_KINDS = frozenset({Kind.SELF, Kind.BONUS})
-APPRAISED_KINDS = frozenset({Kind.SELF, Kind.BONUS, Kind.PENALTY})
+FIGURE_KINDS = frozenset({Kind.TARGET})
+APPRAISED_KINDS = frozenset({Kind.SELF, Kind.AGENCY, Kind.BONUS, Kind.PENALTY})
+
+
+class Rule(StrEnum):
+    """How a ``target`` leaf turns a figure into points."""
+
+    PROPORTIONAL = "proportional"  # max × min(figure ÷ target, 1), or its inverse for ``lower``
+    STEPS = "steps"  # the first threshold the figure reaches gives its points
+
+
+class Direction(StrEnum):
+    """Whether a higher figure is better (a rate of online payment) or a lower one (late files)."""
+
+    HIGHER = "higher"
+    LOWER = "lower"
 
 
 class CalculationError(ValueError):
@@ -45,6 +63,77 @@ class CalculationError(ValueError):
 
 class NoApplicableLeaves(CalculationError):
     pass
+
+
+@dataclass(frozen=True)
+class TargetRule:
+    """A ``target`` leaf's rule: ``proportional`` against ``target``, or ``steps`` as
+    (threshold, points) pairs tried in the order written; ``direction`` says which way is
+    better."""
+
+    rule: str
+    target: Decimal | None = None
+    direction: str = Direction.HIGHER
+    steps: tuple[tuple[Decimal, Decimal], ...] = ()
+
+
+def parse_steps(text: str) -> tuple[tuple[Decimal, Decimal], ...]:
+    """``"95:2;90:1.5;80:1"`` → ((95, 2), (90, 1.5), (80, 1)), in the order written. Raises
+    ``CalculationError`` naming the pair that is not ``threshold:points`` with numbers ≥ 0."""
+    pairs = []
+    for part in text.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        threshold, sep, points = part.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            pair = (Decimal(threshold.strip()), Decimal(points.strip()))
+        except (ArithmeticError, ValueError):
+            raise CalculationError(f"{part!r} is not threshold:points") from None
+        if not all(value.is_finite() and value >= 0 for value in pair):
+            raise CalculationError(f"{part!r}: both numbers must be 0 or more")
+        pairs.append(pair)
+    if not pairs:
+        raise CalculationError("no threshold:points pair")
+    return tuple(pairs)
+
+
+def target_points(figure: Decimal, max_points: Decimal, rule: TargetRule) -> Decimal:
+    """The points a reported ``figure`` earns on a ``target`` leaf: ``proportional`` gives
+    max × min(figure ÷ target, 1) (``lower``: max × min(target ÷ figure, 1), a figure of 0
+    earning the maximum); ``steps`` gives the points of the first pair whose threshold the
+    figure reaches (≥ for ``higher``, ≤ for ``lower``), 0 when none. Rounded half-up to two
+    decimals, never above the maximum."""
+    if figure < 0:
+        raise CalculationError("a figure is never negative")
+    if rule.rule == Rule.PROPORTIONAL:
+        if rule.target is None or rule.target < 0:
+            raise CalculationError("a proportional rule needs a target of 0 or more")
+        if rule.direction == Direction.LOWER:
+            share = Fraction(1) if figure == 0 else min(Fraction(rule.target) / Fraction(figure), 1)
+        else:
+            if rule.target == 0:
+                share = Fraction(1)
+            else:
+                share = min(Fraction(figure) / Fraction(rule.target), 1)
+        return min(quantize(Fraction(max_points) * share), quantize(max_points))
+    if rule.rule == Rule.STEPS:
+        for threshold, points in rule.steps:
+            reached = (
+                figure <= threshold if rule.direction == Direction.LOWER else figure >= threshold
+            )
+            if reached:
+                return min(quantize(points), quantize(max_points))
+        return ZERO
+    raise CalculationError(f"unknown rule {rule.rule!r}")
+
+
+def sipas_points(max_points: Decimal, share: Decimal) -> Decimal:
+    """A survey leaf fed from SIPAS: the leaf's maximum × the unit's element share (a
+    percentage), rounded half-up to two decimals."""
+    return quantize(Fraction(max_points) * Fraction(share) / 100)
 
 
 class MissingFinalScores(CalculationError):
@@ -94,7 +183,7 @@ class FieldResult:
     code: str
     points: Decimal
     max_points: Decimal
-    index: Decimal | None  # None for a field without applicable self or survey leaves
+    index: Decimal | None  # None for a field without applicable scored leaves
 
 
 @dataclass(frozen=True)
@@ -123,8 +212,8 @@ def maximum_by_kind(criteria: Iterable) -> dict[str, Decimal]:
 
 
 def scored_maximum(criteria: Iterable) -> Decimal:
-    """The maximum a field is measured on: its self and survey leaves (bonus and penalty points
-    have no maximum of their own in the index)."""
+    """The maximum a field is measured on: its scored leaves (self, agency, target, survey);
+    bonus and penalty points have no maximum of their own in the index."""
     return sum((c.max_points for c in criteria if c.kind in SCORED_KINDS), ZERO)
 
 
@@ -137,7 +226,8 @@ def largest_losses(fields: Iterable, count: int = 3) -> list:
 
 
 def missing_final_scores(leaves: Iterable[Leaf]) -> list[str]:
-    """Codes of applicable self and survey leaves without a final score (a gap blocks publishing)."""
+    """Codes of applicable self, agency, target and survey leaves without a final score (a gap
+    blocks publishing)."""
     return [
         leaf.code
         for leaf in leaves
@@ -154,7 +244,7 @@ def claimed_points(self_scores: Iterable[Decimal | None]) -> Decimal:
 def index_of(points: Decimal, max_points: Decimal) -> Decimal:
     """Points / maximum × 100, clamped to [0, 100], rounded half-up to two decimals."""
     if max_points <= 0:
-        raise NoApplicableLeaves("the maximum is 0: no applicable self or survey leaf")
+        raise NoApplicableLeaves("the maximum is 0: no applicable scored leaf")
     if points <= 0:
         return ZERO
     if points >= max_points:
@@ -194,8 +284,8 @@ def unit_result(
     """Points, maximum, index and field results of one unit (docs/calculation.md).
 
     ``leaves`` are all the leaves of the set in tree order, each with the unit's final score.
-    Raises ``MissingFinalScores`` for an applicable self or survey leaf without a final score,
-    and ``NoApplicableLeaves`` when every self and survey leaf is not applicable.
+    Raises ``MissingFinalScores`` for an applicable scored leaf without a final score,
+    and ``NoApplicableLeaves`` when every scored leaf is not applicable.
     """
     missing = missing_final_scores(leaves)
     if missing:
@@ -225,7 +315,7 @@ def unit_result(
     points = sum(field_points.values(), ZERO)
     max_points = sum(field_max.values(), ZERO)
     if max_points <= 0:
-        raise NoApplicableLeaves("every self and survey leaf is not applicable to this unit")
+        raise NoApplicableLeaves("every scored leaf is not applicable to this unit")
     fields = tuple(
         FieldResult(
             code=code,
@@ -322,6 +412,20 @@ def sipas_index(elements: Mapping[str, Decimal]) -> Decimal:
     if not values:
         raise CalculationError("no SIPAS element")
     return quantize(sum((Fraction(value) for value in values), Fraction(0)) / len(values))
+
+
+def sipas_index_from_answers(tallies: Mapping[str, tuple[int, int]]) -> Decimal:
+    """A unit's SIPAS from questionnaires: the mean of its exact element shares (``element`` →
+    (satisfied, valid) answers), rounded half-up once; never the mean of rounded elements
+    (45.56, where rounding each element first would give 45.55)."""
+    if not tallies:
+        raise CalculationError("no SIPAS element")
+    shares = []
+    for satisfied, valid in tallies.values():
+        if valid <= 0:
+            raise CalculationError("no valid answer for an element")
+        shares.append(Fraction(satisfied * 100, valid))
+    return quantize(sum(shares, Fraction(0)) / len(shares))
 
 
 def element_index(satisfied: int, valid: int) -> Decimal:

@@ -12,6 +12,7 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .models import Kind
 from .validators import validate_multi_line, validate_single_line
 
 # Extension → what the first bytes must be (and, for Office Open XML, a part the zip must hold).
@@ -70,19 +71,8 @@ def clean_evidence_file(upload) -> None:
     upload.name = name
 
 
-class PointsField(forms.DecimalField):
-    """Points with at most two decimals; a decimal comma (1,5) is read as a decimal point."""
-
-    def __init__(self, *, maximum: Decimal, **kwargs):
-        super().__init__(
-            required=False,
-            min_value=Decimal("0"),
-            max_value=maximum,
-            max_digits=7,
-            decimal_places=2,
-            widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": str(maximum)}),
-            **kwargs,
-        )
+class DecimalInput(forms.DecimalField):
+    """A decimal with at most two decimals; a decimal comma (1,5) is read as a decimal point."""
 
     def to_python(self, value):
         if isinstance(value, str):
@@ -95,6 +85,35 @@ class PointsField(forms.DecimalField):
             raise ValidationError(_("Enter a number.")) from None
 
 
+class PointsField(DecimalInput):
+    """Points between 0 and the leaf's maximum."""
+
+    def __init__(self, *, maximum: Decimal, **kwargs):
+        super().__init__(
+            required=False,
+            min_value=Decimal("0"),
+            max_value=maximum,
+            max_digits=7,
+            decimal_places=2,
+            widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": str(maximum)}),
+            **kwargs,
+        )
+
+
+class FigureField(DecimalInput):
+    """A reported figure (a rate, a count): 0 or more."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            required=False,
+            min_value=Decimal("0"),
+            max_digits=14,
+            decimal_places=2,
+            widget=forms.TextInput(attrs={"inputmode": "decimal", "size": "10"}),
+            **kwargs,
+        )
+
+
 class SelfAssessmentForm(forms.Form):
     """One form for every leaf the unit scores: score, how it was scored, not applicable."""
 
@@ -103,9 +122,13 @@ class SelfAssessmentForm(forms.Form):
         self.leaves = leaves
         for leaf in leaves:
             score = scores.get(leaf.pk)
-            self.fields[f"score_{leaf.pk}"] = PointsField(
-                maximum=leaf.max_points, label=f"{leaf.code}: {_('score')}"
-            )
+            if leaf.kind == Kind.TARGET:
+                # A target leaf asks for the figure; its points follow from the rule.
+                self.fields[f"figure_{leaf.pk}"] = FigureField(label=f"{leaf.code}: {_('figure')}")
+            else:
+                self.fields[f"score_{leaf.pk}"] = PointsField(
+                    maximum=leaf.max_points, label=f"{leaf.code}: {_('score')}"
+                )
             self.fields[f"method_{leaf.pk}"] = forms.CharField(
                 required=False,
                 max_length=5000,
@@ -124,6 +147,7 @@ class SelfAssessmentForm(forms.Form):
             )
             if score is not None:
                 self.initial.setdefault(f"score_{leaf.pk}", score.self_score)
+                self.initial.setdefault(f"figure_{leaf.pk}", score.self_figure)
                 self.initial.setdefault(f"method_{leaf.pk}", score.self_method)
                 self.initial.setdefault(f"na_{leaf.pk}", score.not_applicable_requested)
                 self.initial.setdefault(f"na_reason_{leaf.pk}", score.not_applicable_reason)

@@ -231,6 +231,8 @@ class Kind(models.TextChoices):
     """The leaf kinds of ``calculation.Kind``, with their labels."""
 
     SELF = calculation.Kind.SELF.value, _("Self-assessed")
+    AGENCY = calculation.Kind.AGENCY.value, _("Scored by the appraising agency")
+    TARGET = calculation.Kind.TARGET.value, _("Figure against a target")
     SURVEY = calculation.Kind.SURVEY.value, _("Survey")
     BONUS = calculation.Kind.BONUS.value, _("Bonus")
     PENALTY = calculation.Kind.PENALTY.value, _("Penalty")
@@ -258,10 +260,30 @@ class CriterionQuerySet(models.QuerySet):
         return criteria
 
 
+class Rule(models.TextChoices):
+    """The rules of ``calculation.Rule``, with their labels."""
+
+    PROPORTIONAL = calculation.Rule.PROPORTIONAL.value, _("Proportional to the target")
+    STEPS = calculation.Rule.STEPS.value, _("Steps")
+
+
+class Direction(models.TextChoices):
+    """The directions of ``calculation.Direction``, with their labels."""
+
+    HIGHER = calculation.Direction.HIGHER.value, _("Higher is better")
+    LOWER = calculation.Direction.LOWER.value, _("Lower is better")
+
+
+FIGURE = {"max_digits": 14, "decimal_places": 2}  # a reported figure: a rate or a count
+SIPAS_ELEMENTS = ("access", "procedure", "civil_servants", "result", "feedback")
+
+
 class Criterion(models.Model):
     """A node of a criteria tree: a field (no parent), a criterion or a sub-criterion.
 
-    Leaves carry the points and the kind; a parent's maximum is the sum of its children's.
+    Leaves carry the points and the kind; a parent's maximum is the sum of its children's. A
+    ``target`` leaf carries its rule (``target``, ``rule``, ``steps``, ``direction``,
+    ``unit_label``); a ``survey`` leaf may be fed from a SIPAS element (``sipas_element``).
     """
 
     criteria_set = models.ForeignKey(
@@ -290,6 +312,29 @@ class Criterion(models.Model):
         related_name="next_versions",
         verbose_name=_("previous year's criterion"),
     )
+    target = models.DecimalField(_("target"), **FIGURE, null=True, blank=True)
+    rule = models.CharField(_("rule"), max_length=20, choices=Rule, blank=True)
+    steps = models.CharField(
+        _("steps"),
+        max_length=500,
+        blank=True,
+        help_text=_("threshold:points pairs separated by ';', tried in the order written"),
+    )
+    direction = models.CharField(
+        _("direction"), max_length=10, choices=Direction, default=Direction.HIGHER
+    )
+    unit_label = models.CharField(
+        _("unit of the figure"), max_length=20, blank=True, validators=[validate_single_line]
+    )
+    sipas_element = models.CharField(
+        _("SIPAS element"),
+        max_length=20,
+        blank=True,
+        choices=[(name, name) for name in SIPAS_ELEMENTS],
+        help_text=_(
+            "A survey leaf whose points are its maximum × the unit's share of this element"
+        ),
+    )
 
     objects = CriterionQuerySet.as_manager()
 
@@ -308,10 +353,42 @@ class Criterion(models.Model):
                 condition=(Q(is_leaf=True) & ~Q(kind="")) | (Q(is_leaf=False) & Q(kind="")),
                 name="criterion_kind_on_leaves_only",
             ),
+            models.CheckConstraint(
+                condition=(Q(kind="target") & ~Q(rule="")) | (~Q(kind="target") & Q(rule="")),
+                name="criterion_rule_on_target_leaves_only",
+            ),
+            models.CheckConstraint(
+                condition=~Q(rule="proportional") | Q(target__isnull=False, target__gte=0),
+                name="criterion_proportional_rule_has_target",
+            ),
+            models.CheckConstraint(
+                condition=~Q(rule="steps") | ~Q(steps=""), name="criterion_steps_rule_has_steps"
+            ),
+            models.CheckConstraint(
+                condition=Q(sipas_element="") | Q(kind="survey"),
+                name="criterion_sipas_element_on_survey_leaves_only",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.code}. {self.title}"
+
+    def target_rule(self) -> calculation.TargetRule | None:
+        """The rule of a ``target`` leaf, or None for any other."""
+        if self.kind != Kind.TARGET:
+            return None
+        return calculation.TargetRule(
+            rule=self.rule,
+            target=self.target,
+            direction=self.direction,
+            steps=calculation.parse_steps(self.steps) if self.steps else (),
+        )
+
+    def points_for(self, figure: Decimal | None) -> Decimal | None:
+        """What a figure earns on this ``target`` leaf (None for no figure)."""
+        if figure is None:
+            return None
+        return calculation.target_points(figure, self.max_points, self.target_rule())
 
 
 class Band(models.Model):
@@ -387,15 +464,16 @@ class Assessment(models.Model):
     def __str__(self) -> str:
         return f"{self.unit} · {self.criteria_set.round.year}"
 
-    def set_status(self, status: str, user, **values) -> None:
+    def set_status(self, status: str, user, note: str = "", **values) -> None:
         """Change the status (with the other ``values`` that go with it, e.g. the time of
-        submission), writing its ``Transition``."""
+        submission), writing its ``Transition`` (with ``note``, e.g. why)."""
         Transition.objects.create(
             round=self.criteria_set.round,
             assessment=self,
             from_state=self.status,
             to_state=status,
             user=user,
+            note=note,
         )
         self.status = status
         for name, value in values.items():
@@ -417,6 +495,7 @@ class Score(models.Model):
         Criterion, on_delete=models.PROTECT, related_name="scores", verbose_name=_("criterion")
     )
     self_score = models.DecimalField(_("self score"), **POINTS, null=True, blank=True)
+    self_figure = models.DecimalField(_("reported figure"), **FIGURE, null=True, blank=True)
     self_method = models.TextField(
         _("how it was scored"), blank=True, validators=[validate_multi_line]
     )
@@ -426,12 +505,14 @@ class Score(models.Model):
         _("reason for not applicable"), blank=True, validators=[validate_multi_line]
     )
     appraisal_1 = models.DecimalField(_("round-1 appraisal"), **POINTS, null=True, blank=True)
+    figure_1 = models.DecimalField(_("round-1 figure"), **FIGURE, null=True, blank=True)
     appraisal_1_reason = models.TextField(
         _("round-1 reason"), blank=True, validators=[validate_multi_line]
     )
     explanation_requested = models.BooleanField(_("explanation requested"), default=False)
     explanation = models.TextField(_("explanation"), blank=True, validators=[validate_multi_line])
     appraisal_2 = models.DecimalField(_("round-2 appraisal"), **POINTS, null=True, blank=True)
+    figure_2 = models.DecimalField(_("round-2 figure"), **FIGURE, null=True, blank=True)
     appraisal_2_reason = models.TextField(
         _("round-2 reason"), blank=True, validators=[validate_multi_line]
     )
@@ -461,6 +542,13 @@ class Score(models.Model):
                 condition=Q(appraisal_2__isnull=True) | Q(appraisal_2__gte=0),
                 name="appraisal_2_not_negative",
             ),
+            *(
+                models.CheckConstraint(
+                    condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gte": 0}),
+                    name=f"{name}_not_negative",
+                )
+                for name in ("self_figure", "figure_1", "figure_2")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -469,6 +557,11 @@ class Score(models.Model):
     @property
     def final_score(self) -> Decimal | None:
         return calculation.final_score(self.appraisal_1, self.appraisal_2)
+
+    @property
+    def final_figure(self) -> Decimal | None:
+        """A target leaf's figure as the council verified it (round 2, else round 1)."""
+        return calculation.final_score(self.figure_1, self.figure_2)
 
     def record_change(self, reason: str) -> None:
         """Save what was changed on this score as its next version, the reason kept in its
@@ -563,9 +656,6 @@ class Transition(models.Model):
         return f"{self.from_state} → {self.to_state}"
 
 
-SIPAS_ELEMENTS = ("access", "procedure", "civil_servants", "result", "feedback")
-
-
 class SipasResult(models.Model):
     """A unit's satisfaction survey (SIPAS) results of one year: the five element indices (%)."""
 
@@ -583,6 +673,16 @@ class SipasResult(models.Model):
     civil_servants = models.DecimalField(_("civil servants"), **PERCENT)
     result = models.DecimalField(_("result of the service"), **PERCENT)
     feedback = models.DecimalField(_("handling of feedback"), **PERCENT)
+    index = models.DecimalField(
+        _("SIPAS index"),
+        **PERCENT,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set when computed from questionnaires: the mean of the exact element shares, "
+            "rounded once. Empty: the mean of the five element values."
+        ),
+    )
 
     history = HistoricalRecords()
 
@@ -606,6 +706,13 @@ class SipasResult(models.Model):
 
     def elements(self) -> dict[str, Decimal]:
         return {name: getattr(self, name) for name in SIPAS_ELEMENTS}
+
+    def sipas_index(self) -> Decimal:
+        """The unit's SIPAS: the stored exact one (from questionnaires), else the mean of its
+        five element values."""
+        if self.index is not None:
+            return self.index
+        return calculation.sipas_index(self.elements())
 
 
 class Membership(models.Model):
@@ -645,6 +752,13 @@ class AppraiserAssignment(models.Model):
         related_name="appraisers",
         verbose_name=_("field"),
         limit_choices_to={"parent__isnull": True},
+    )
+    units = models.ManyToManyField(
+        Unit,
+        blank=True,
+        related_name="appraiser_assignments",
+        verbose_name=_("units"),
+        help_text=_("Empty: every unit of the group. Otherwise only these units (e.g. by area)."),
     )
 
     class Meta:

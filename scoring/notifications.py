@@ -119,6 +119,41 @@ def stage_opened(round_id: int, stage: str) -> int:
         return _send(messages)
 
 
+def assessment_reopened(assessment_id: int, reason: str) -> int:
+    """Tell the unit's head that the secretariat has reopened its submitted self-assessment."""
+    with translation.override(settings.LANGUAGE_CODE):
+        assessment = Assessment.objects.select_related("unit", "criteria_set__round").get(
+            pk=assessment_id
+        )
+        round_obj = assessment.criteria_set.round
+        heads = list(
+            get_user_model()
+            .objects.filter(
+                is_active=True,
+                membership__unit=assessment.unit,
+                groups__permissions__codename="submit_assessment",
+            )
+            .exclude(email="")
+            .values_list("email", flat=True)
+            .distinct()
+        )
+        subject = _("[CCHC %(year)s] Self-assessment reopened: %(unit)s") % {
+            "year": round_obj.year,
+            "unit": assessment.unit.name,
+        }
+        body = _(
+            "The secretariat has reopened the self-assessment of %(unit)s for %(year)s.\n"
+            "Reason: %(reason)s\n"
+            "Correct it and submit it again before %(deadline)s."
+        ) % {
+            "unit": assessment.unit.name,
+            "year": round_obj.year,
+            "reason": reason,
+            "deadline": _deadline_text(round_obj, Stage.SELF_ASSESSMENT),
+        }
+        return _send([(subject, body, settings.DEFAULT_FROM_EMAIL, heads)])
+
+
 def deadline_reminders(now=None) -> int:
     """Remind, three days before the current stage's deadline, those who still have work."""
     now = now or timezone.now()

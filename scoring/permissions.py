@@ -9,14 +9,14 @@ the server whatever the page showed. The admin asks here too (``is_secretariat``
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from .calculation import APPRAISED_KINDS
+from .calculation import APPRAISED_KINDS, FIGURE_KINDS
 from .errors import NotAllowed
 from .models import (
     AppraiserAssignment,
@@ -109,36 +109,55 @@ def why_read_only(user, assessment: Assessment) -> str:
 # The council ------------------------------------------------------------------------------------
 
 
-def assigned_field_ids(user, criteria_set) -> set[int]:
-    """The fields of a set the user may appraise (all of them for a superuser); read once per
-    request and set (kept on the user)."""
+def assigned_field_ids(user, criteria_set, unit=None) -> frozenset[int]:
+    """The fields of a set the user may appraise (all of them for a superuser); with ``unit``,
+    only the assignments that cover that unit (an assignment limited to some units covers
+    those only). Read once per request, set and unit (kept on the user)."""
     if not _active(user) or not user.is_staff:
-        return set()
+        return frozenset()
     known = user.__dict__.setdefault("_cchc_fields", {})
-    if criteria_set.pk not in known:
+    key = (criteria_set.pk, unit.pk if unit is not None else None)
+    if key not in known:
         if user.is_superuser:
             fields = criteria_set.criteria.filter(parent=None).values_list("pk", flat=True)
         elif user.has_perm("scoring.appraise"):
-            fields = AppraiserAssignment.objects.filter(
+            assignments = AppraiserAssignment.objects.filter(
                 user=user, field__criteria_set=criteria_set
-            ).values_list("field_id", flat=True)
+            )
+            if unit is not None:
+                assignments = assignments.filter(Q(units=None) | Q(units=unit))
+            fields = assignments.values_list("field_id", flat=True)
         else:
             fields = []
-        known[criteria_set.pk] = frozenset(fields)
-    return known[criteria_set.pk]
+        known[key] = frozenset(fields)
+    return known[key]
 
 
-def council_scope(user, queryset: QuerySet, path_to_set: str = "") -> QuerySet:
+def assessment_fields(user, assessment: Assessment) -> frozenset[int]:
+    """The fields of this assessment the user may appraise (their set and its unit)."""
+    return assigned_field_ids(user, assessment.criteria_set, assessment.unit)
+
+
+def council_scope(
+    user, queryset: QuerySet, path_to_set: str = "", path_to_unit: str | None = None
+) -> QuerySet:
     """What of ``queryset`` the user may read in the admin: everything for the secretariat,
-    the rows of the criteria sets a council member appraises (``path_to_set`` leads from the
-    queryset's model to its criteria set; empty for criteria sets themselves), nothing for
+    for a council member the rows of the criteria sets they appraise (``path_to_set`` leads
+    from the queryset's model to its criteria set; empty for criteria sets themselves) and,
+    where ``path_to_unit`` leads to a unit, only units their assignments cover; nothing for
     anyone else."""
     if is_secretariat(user):
         return queryset
     if not _active(user) or not user.has_perm("scoring.appraise"):
         return queryset.none()
     prefix = f"{path_to_set}__" if path_to_set else ""
-    return queryset.filter(**{f"{prefix}criteria__appraisers__user": user}).distinct()
+    assignment = f"{prefix}criteria__appraisers"
+    condition = Q(**{f"{assignment}__user": user})
+    if path_to_unit is not None:
+        condition &= Q(**{f"{assignment}__units": None}) | Q(
+            **{f"{assignment}__units": F(path_to_unit)}
+        )
+    return queryset.filter(condition).distinct()
 
 
 def can_follow(user, round_obj: Round) -> bool:
@@ -154,7 +173,7 @@ def assessment_for_council(user, assessment_id: int) -> Assessment:
         Assessment.objects.select_related("unit", "criteria_set__round", "criteria_set__group"),
         pk=assessment_id,
     )
-    if not (is_secretariat(user) or assigned_field_ids(user, assessment.criteria_set)):
+    if not (is_secretariat(user) or assessment_fields(user, assessment)):
         raise Http404
     return assessment
 
@@ -184,12 +203,12 @@ def appraisable(user, assessment: Assessment, scores, field_of: dict[int, int]) 
     stage = assessment.criteria_set.round.stage
     if stage not in APPRAISAL_STAGES:
         return []
-    assigned = assigned_field_ids(user, assessment.criteria_set)
+    assigned = assessment_fields(user, assessment)
     return [
         score
         for score in scores
         if field_of[score.criterion_id] in assigned
-        and score.criterion.kind in APPRAISED_KINDS
+        and score.criterion.kind in APPRAISED_KINDS | FIGURE_KINDS
         and (stage == Stage.APPRAISAL_1 or score.explanation_requested)
     ]
 
@@ -203,7 +222,7 @@ def can_view_assessment(user, assessment: Assessment) -> bool:
     unit = unit_of(user)
     if unit is not None and unit.pk == assessment.unit_id and user.has_perm("scoring.self_assess"):
         return True
-    return bool(assigned_field_ids(user, assessment.criteria_set))
+    return bool(assessment_fields(user, assessment))
 
 
 # Checks before every write ----------------------------------------------------------------------
@@ -256,7 +275,7 @@ def check_submit_explanation(user, assessment: Assessment) -> None:
 
 
 def check_appraise(user, assessment: Assessment, field_id: int, stage: str) -> None:
-    if field_id not in assigned_field_ids(user, assessment.criteria_set):
+    if field_id not in assessment_fields(user, assessment):
         raise NotAllowed(_("This field is not assigned to you."))
     _require_stage(assessment.criteria_set.round, stage)
 

@@ -1,7 +1,8 @@
 """Live results of a criteria set, read from the current scores through ``calculation``.
 
-Publishing freezes these; the council's preview shows them marked as not published. Four queries
-whatever the size of the group: criteria, bands, assessments with units, scores.
+Publishing freezes these; the council's preview shows them marked as not published. Five
+queries whatever the size of the group: criteria, bands, assessments with units, scores, and
+the group's SIPAS results (for survey leaves fed from SIPAS).
 """
 
 from __future__ import annotations
@@ -22,10 +23,20 @@ class ScoreValues(NamedTuple):
     appraisal_2: Decimal | None
     not_applicable: bool
     note: str
+    self_figure: Decimal | None
+    figure_1: Decimal | None
+    figure_2: Decimal | None
 
     @property
     def final_score(self) -> Decimal | None:
         return calculation.final_score(self.appraisal_1, self.appraisal_2)
+
+    @property
+    def final_figure(self) -> Decimal | None:
+        return calculation.final_score(self.figure_1, self.figure_2)
+
+
+NO_SCORE = ScoreValues(None, None, None, False, "", None, None, None)
 
 
 @dataclass
@@ -36,6 +47,7 @@ class UnitRow:
     band: calculation.BandRule | None
     rank: int
     scores: dict[int, ScoreValues]  # criterion id → score
+    finals: dict[int, Decimal | None]  # criterion id → final score (SIPAS-fed leaves derived)
 
 
 @dataclass
@@ -45,6 +57,8 @@ class GroupResults:
     bands: list[calculation.BandRule]
     rows: list[UnitRow] = field(default_factory=list)
     gaps: list[tuple[Unit, list[str]]] = field(default_factory=list)
+    # Units whose SIPAS lacks what a survey leaf is fed from: (unit, leaf codes).
+    sipas_gaps: list[tuple[Unit, list[str]]] = field(default_factory=list)
     unscorable: list[Unit] = field(default_factory=list)
 
     @property
@@ -57,7 +71,7 @@ class GroupResults:
 
     @property
     def complete(self) -> bool:
-        return not self.gaps and not self.unscorable
+        return not self.gaps and not self.sipas_gaps and not self.unscorable
 
 
 def group_results(criteria_set: CriteriaSet) -> GroupResults:
@@ -77,24 +91,54 @@ def group_results(criteria_set: CriteriaSet) -> GroupResults:
         "appraisal_2",
         "not_applicable",
         "note",
+        "self_figure",
+        "figure_1",
+        "figure_2",
     ):
         scores[assessment_id][criterion_id] = ScoreValues(*values)
+    fed = [leaf for leaf in leaves if leaf.sipas_element]
+    sipas = (
+        {
+            row.unit_id: row
+            for row in SipasResult.objects.filter(
+                round=criteria_set.round_id, group=criteria_set.group_id
+            )
+        }
+        if fed
+        else {}
+    )
 
     static = [(leaf.pk, leaf.code, leaf.field.code, leaf.kind, leaf.max_points) for leaf in leaves]
     computed = []
     for assessment in assessments:
         unit_scores = scores[assessment.pk]
-        inputs = []
-        for pk, code, field_code, kind, max_points in static:
-            score = unit_scores.get(pk)
-            if score is None:
-                inputs.append(calculation.Leaf(code, field_code, kind, max_points))
+        finals = {pk: score.final_score for pk, score in unit_scores.items()}
+        missing_sipas = []
+        for leaf in fed:
+            if unit_scores.get(leaf.pk, NO_SCORE).not_applicable:
+                continue
+            result = sipas.get(assessment.unit_id)
+            if result is None:
+                finals[leaf.pk] = None
+                missing_sipas.append(leaf.code)
             else:
-                inputs.append(
-                    calculation.Leaf(
-                        code, field_code, kind, max_points, score.final_score, score.not_applicable
-                    )
+                finals[leaf.pk] = calculation.sipas_points(
+                    leaf.max_points, getattr(result, leaf.sipas_element)
                 )
+        if missing_sipas:
+            results.sipas_gaps.append((assessment.unit, missing_sipas))
+            continue
+        inputs = [
+            calculation.Leaf(
+                code,
+                field_code,
+                kind,
+                max_points,
+                finals.get(pk),
+                unit_scores.get(pk, NO_SCORE).not_applicable,
+            )
+            for pk, code, field_code, kind, max_points in static
+        ]
         try:
             result = calculation.unit_result(
                 inputs, bonus_cap=criteria_set.bonus_cap, penalty_cap=criteria_set.penalty_cap
@@ -105,12 +149,12 @@ def group_results(criteria_set: CriteriaSet) -> GroupResults:
         except calculation.NoApplicableLeaves:
             results.unscorable.append(assessment.unit)
             continue
-        computed.append((assessment, result, unit_scores))
+        computed.append((assessment, result, unit_scores, finals))
 
     ranks = {
         r.key: r.rank
         for r in calculation.rank(
-            (str(a.unit_id), a.unit.name, result.index) for a, result, _s in computed
+            (str(a.unit_id), a.unit.name, result.index) for a, result, _s, _f in computed
         )
     }
     rows = [
@@ -121,8 +165,9 @@ def group_results(criteria_set: CriteriaSet) -> GroupResults:
             band=calculation.band_for(result.index, bands),
             rank=ranks[str(assessment.unit_id)],
             scores=unit_scores,
+            finals=finals,
         )
-        for assessment, result, unit_scores in computed
+        for assessment, result, unit_scores, finals in computed
     ]
     rows.sort(key=lambda row: (row.rank, calculation.name_sort_key(row.unit.name)))
     results.rows = rows
@@ -142,7 +187,7 @@ def sipas_results(round_obj: Round, group_id: int) -> list[SipasRow]:
     found = list(
         SipasResult.objects.filter(round=round_obj, group_id=group_id).select_related("unit")
     )
-    indices = {s.unit_id: calculation.sipas_index(s.elements()) for s in found}
+    indices = {s.unit_id: s.sipas_index() for s in found}
     ranks = {
         r.key: r.rank
         for r in calculation.rank((str(s.unit_id), s.unit.name, indices[s.unit_id]) for s in found)

@@ -22,5 +22,10 @@ urlpatterns = [
         views.evidence_delete_view,
         name="evidence_delete",
     ),
+    path(
+        "assessments/<int:year>/<slug:unit>/points/<int:criterion_id>/",
+        views.target_points_view,
+        name="target_points",
+    ),
     path("evidence/<int:pk>/", views.evidence_download_view, name="evidence"),
 ]

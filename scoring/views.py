@@ -10,17 +10,25 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import calculation, workflow
-from .calculation import SELF_SCORED_KINDS
+from .calculation import FIGURE_KINDS, SELF_SCORED_KINDS
 from .errors import Invalid, Refused
-from .forms import EVIDENCE_TYPES, EvidenceForm, ExplanationForm, SelfAssessmentForm
+from .forms import (
+    EVIDENCE_TYPES,
+    EvidenceForm,
+    ExplanationForm,
+    FigureField,
+    SelfAssessmentForm,
+)
 from .models import Criterion, Evidence, Kind, Score, Stage
 from .permissions import (
     assessment_for_member,
@@ -33,6 +41,9 @@ from .permissions import (
     unit_of,
     why_read_only,
 )
+
+# What a unit enters: points (self, bonus) or a figure (target).
+ENTERED_KINDS = SELF_SCORED_KINDS | FIGURE_KINDS
 
 # After which stages the unit sees the council's round-1 and round-2 appraisals.
 SHOW_ROUND_1 = {Stage.EXPLANATION, Stage.APPRAISAL_2, Stage.FINAL}
@@ -97,10 +108,11 @@ def _page(
         row = LeafRow(
             criterion, criterion.depth, score, evidence.get(score.pk, []) if score else []
         )
-        if form is not None and criterion.is_leaf and criterion.kind in SELF_SCORED_KINDS:
+        if form is not None and criterion.is_leaf and criterion.kind in ENTERED_KINDS:
             row.fields = {
                 name: form[f"{name}_{criterion.pk}"]
-                for name in ("score", "method", "na", "na_reason")
+                for name in ("score", "figure", "method", "na", "na_reason")
+                if f"{name}_{criterion.pk}" in form.fields
             }
         if (
             explanation_form is not None
@@ -173,7 +185,7 @@ def assessment_view(request, year: int, unit: str):
     page = {"criteria": criteria, "scores": scores}
 
     if mode == "self":
-        own = [c for c in criteria if c.is_leaf and c.kind in SELF_SCORED_KINDS]
+        own = [c for c in criteria if c.is_leaf and c.kind in ENTERED_KINDS]
         form = SelfAssessmentForm(data, leaves=own, scores=scores)
         evidence_forms = _evidence_forms(request, own)
         if request.method == "POST":
@@ -221,7 +233,8 @@ def _save_self(request, assessment, form, leaves, evidence_forms) -> bool:
     inputs = [
         workflow.SelfInput(
             criterion_id=leaf.pk,
-            self_score=form.cleaned_data[f"score_{leaf.pk}"],
+            self_score=form.cleaned_data.get(f"score_{leaf.pk}"),
+            figure=form.cleaned_data.get(f"figure_{leaf.pk}"),
             method=form.cleaned_data[f"method_{leaf.pk}"],
             na_requested=form.cleaned_data[f"na_{leaf.pk}"],
             na_reason=form.cleaned_data[f"na_reason_{leaf.pk}"],
@@ -343,6 +356,30 @@ def evidence_delete_view(request, year: int, unit: str, pk: int):
     else:
         messages.success(request, _("Evidence removed."))
     return redirect(reverse("scoring:assessment", args=[year, unit]))
+
+
+@login_required
+def target_points_view(request, year: int, unit: str, criterion_id: int):
+    """What a figure would earn on a target leaf of the user's own assessment (JSON), for the
+    page to show as the figure is typed; the one calculation answers."""
+    assessment = assessment_for_member(request.user, year, unit)
+    criterion = get_object_or_404(
+        Criterion, pk=criterion_id, criteria_set=assessment.criteria_set, kind=Kind.TARGET
+    )
+    field = FigureField()
+    try:
+        figure = field.clean(request.GET.get("figure", ""))
+    except ValidationError:
+        return JsonResponse({"points": None, "text": _("not a number")})
+    points = criterion.points_for(figure)
+    text = (
+        "—"
+        if points is None
+        else f"{number_format(points, 2)} / {number_format(criterion.max_points, 2)}"
+    )
+    response = JsonResponse({"points": None if points is None else f"{points:.2f}", "text": text})
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

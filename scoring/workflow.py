@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import notifications
-from .calculation import APPRAISED_KINDS, SELF_SCORED_KINDS
+from .calculation import FIGURE_KINDS, SELF_SCORED_KINDS
 from .errors import Conflict, Invalid, NotAllowed
 from .models import (
     Assessment,
@@ -191,11 +191,15 @@ def round_copy_sets(*, round_id: int, year: int, user) -> Round:
 
 @dataclass(frozen=True)
 class SelfInput:
+    """A unit's entry for one leaf: its points (``self`` and ``bonus`` leaves) or its reported
+    figure (``target`` leaves, whose points follow from the leaf's rule)."""
+
     criterion_id: int
     self_score: Decimal | None
     method: str = ""
     na_requested: bool = False
     na_reason: str = ""
+    figure: Decimal | None = None
 
 
 @transaction.atomic
@@ -211,7 +215,7 @@ def assessment_save_self(*, assessment_id: int, user, leaves: list[SelfInput]) -
     changed = 0
     for item in leaves:
         score = scores.get(item.criterion_id)
-        if score is None or score.criterion.kind not in SELF_SCORED_KINDS:
+        if score is None or score.criterion.kind not in SELF_SCORED_KINDS | FIGURE_KINDS:
             continue
         criterion = score.criterion
         if item.self_score is not None and not 0 <= item.self_score <= criterion.max_points:
@@ -219,15 +223,23 @@ def assessment_save_self(*, assessment_id: int, user, leaves: list[SelfInput]) -
                 "max": criterion.max_points
             }
             continue
+        if item.figure is not None and item.figure < 0:
+            errors[criterion.code] = _("The figure must be 0 or more.")
+            continue
         if item.na_requested and not item.na_reason.strip():
             errors[criterion.code] = _("Give the reason why this leaf does not apply.")
             continue
         values = {
-            "self_score": None if item.na_requested else item.self_score,
             "self_method": item.method.strip(),
             "not_applicable_requested": item.na_requested,
             "not_applicable_reason": item.na_reason.strip() if item.na_requested else "",
         }
+        if criterion.kind in FIGURE_KINDS:
+            figure = None if item.na_requested else item.figure
+            values["self_figure"] = figure
+            values["self_score"] = criterion.points_for(figure)  # derived, never typed
+        else:
+            values["self_score"] = None if item.na_requested else item.self_score
         if any(getattr(score, k) != v for k, v in values.items()):
             for key, value in values.items():
                 setattr(score, key, value)
@@ -243,11 +255,13 @@ def self_assessment_gaps(assessment: Assessment) -> dict[str, str]:
     gaps = {}
     for score in assessment.scores.select_related("criterion").prefetch_related("evidence"):
         criterion = score.criterion
-        if criterion.kind != Kind.SELF:
+        if criterion.kind not in (Kind.SELF, Kind.TARGET):
             continue
         if score.not_applicable_requested:
             continue
-        if score.self_score is None:
+        if criterion.kind == Kind.TARGET and score.self_figure is None:
+            gaps[criterion.code] = _("no figure reported")
+        elif score.self_score is None:
             gaps[criterion.code] = _("no self score")
         elif not score.evidence.all() and not score.self_method.strip():
             gaps[criterion.code] = _("no evidence and no explanation of how it was scored")
@@ -276,6 +290,35 @@ def assessment_submit(*, assessment_id: int, user) -> Assessment:
         submitted_at=timezone.now(),
         evidence_fingerprint=hashlib.sha256("\n".join(sorted(hashes)).encode()).hexdigest(),
     )
+    return assessment
+
+
+@transaction.atomic
+def assessment_reopen(*, assessment_id: int, user, reason: str) -> Assessment:
+    """The secretariat gives a submitted self-assessment back to its unit, with a reason, while
+    self-assessment is open; the unit's head is e-mailed. The submission and its fingerprint
+    stay in the log (the ``Transition``)."""
+    check_drive(user)
+    reason = reason.strip()
+    if not reason:
+        raise NotAllowed(_("Give the reason for reopening the submission."))
+    assessment = _lock_assessment(assessment_id)
+    round_obj = assessment.criteria_set.round
+    if round_obj.stage != Stage.SELF_ASSESSMENT:
+        raise NotAllowed(_("A submission can be reopened only while self-assessment is open."))
+    if assessment.status != AssessmentStatus.SUBMITTED:
+        raise NotAllowed(
+            _("%(unit)s has not submitted its self-assessment: there is nothing to reopen.")
+            % {"unit": assessment.unit.name}
+        )
+    assessment.set_status(
+        AssessmentStatus.DRAFT,
+        user,
+        note=_("Reopened: %(reason)s") % {"reason": reason},
+        submitted_at=None,
+        evidence_fingerprint="",
+    )
+    transaction.on_commit(lambda: notifications.assessment_reopened(assessment.pk, reason))
     return assessment
 
 
@@ -359,6 +402,9 @@ def evidence_delete(*, evidence_id: int, user) -> None:
 
 @dataclass(frozen=True)
 class AppraisalInput:
+    """The council's entry for one leaf: its points, or for a ``target`` leaf the verified or
+    corrected figure (``figure``; the points follow from the rule and ``value`` is ignored)."""
+
     score_id: int
     version: int
     value: Decimal | None
@@ -366,6 +412,7 @@ class AppraisalInput:
     flag: bool = False
     not_applicable: bool = False
     note: str | None = None  # the council's public note; None leaves it as it is
+    figure: Decimal | None = None
 
 
 @transaction.atomic
@@ -391,9 +438,16 @@ def score_appraise(*, assessment_id: int, user, stage: str, items: list[Appraisa
         criterion = score.criterion
         value_field = "appraisal_1" if stage == Stage.APPRAISAL_1 else "appraisal_2"
         reason_field = f"{value_field}_reason"
-        values = {value_field: item.value, reason_field: item.reason.strip()}
-        if criterion.kind in APPRAISED_KINDS or criterion.kind == Kind.SURVEY:
-            values["not_applicable"] = item.not_applicable
+        value = item.value
+        values = {reason_field: item.reason.strip()}
+        if criterion.kind in FIGURE_KINDS:
+            if item.figure is not None and item.figure < 0:
+                errors[criterion.code] = _("The figure must be 0 or more.")
+                continue
+            value = criterion.points_for(item.figure)
+            values["figure_1" if stage == Stage.APPRAISAL_1 else "figure_2"] = item.figure
+        values[value_field] = value
+        values["not_applicable"] = item.not_applicable
         if stage == Stage.APPRAISAL_1:
             values["explanation_requested"] = item.flag
         if item.note is not None:
@@ -404,16 +458,16 @@ def score_appraise(*, assessment_id: int, user, stage: str, items: list[Appraisa
         if score.version != item.version:
             conflicts.append(criterion.code)
             continue
-        if criterion.kind == Kind.SURVEY and item.value != getattr(score, value_field):
+        if criterion.kind == Kind.SURVEY and value != getattr(score, value_field):
             errors[criterion.code] = _("Survey points are imported, not appraised.")
-        elif item.value is not None and not 0 <= item.value <= criterion.max_points:
+        elif value is not None and not 0 <= value <= criterion.max_points:
             errors[criterion.code] = _("The score must be between 0 and %(max)s.") % {
                 "max": criterion.max_points
             }
         elif (
-            item.value is not None
+            value is not None
             and score.self_score is not None
-            and item.value < score.self_score
+            and value < score.self_score
             and not item.reason.strip()
         ):
             errors[criterion.code] = _("A score below the self score needs a reason.")
@@ -436,19 +490,22 @@ def score_appraise(*, assessment_id: int, user, stage: str, items: list[Appraisa
 
 @transaction.atomic
 def field_accept(*, assessment_id: int, field_id: int, user) -> int:
-    """Round 1: take the self score as the appraisal for every leaf of the field not yet
-    appraised. Returns how many leaves were accepted."""
+    """Round 1: take the self score as the appraisal (a target leaf: the reported figure as
+    the verified one) for every leaf of the field not yet appraised and not marked not
+    applicable. Returns how many leaves were accepted."""
     assessment = _lock_assessment(assessment_id)
     check_appraise(user, assessment, field_id, Stage.APPRAISAL_1)
     in_field = [c.pk for c in assessment.criteria_set.criteria.tree() if c.field.pk == field_id]
     accepted = 0
     for score in assessment.scores.select_for_update().filter(
         Q(criterion_id__in=in_field),
-        criterion__kind__in=SELF_SCORED_KINDS,
+        criterion__kind__in=SELF_SCORED_KINDS | FIGURE_KINDS,
         self_score__isnull=False,
         appraisal_1__isnull=True,
+        not_applicable=False,
     ):
         score.appraisal_1 = score.self_score
+        score.figure_1 = score.self_figure
         score.record_change("accept self score")
         accepted += 1
     return accepted

@@ -36,9 +36,11 @@ def import_bands(path, *, year: int, group: str) -> Report:
             problems.add(row.number, "min_index", _("a value is required"))
         bands.append((row, code, label, min_index))
     check_duplicates(rows, lambda r: r["code"], problems, "code", _("band code"))
+    # Compared as stored: rounded half-up to two decimals (80.025 is 80.03), like every number.
+    rounded = {row.number: value for row, *_rest, value in bands if value is not None}
     check_duplicates(
         [row for row, *_rest, value in bands if value is not None],
-        lambda r: Decimal(r["min_index"]).quantize(Decimal("0.01")),
+        lambda r: rounded[r.number],
         problems,
         "min_index",
         _("lower bound"),

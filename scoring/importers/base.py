@@ -41,6 +41,7 @@ NA = "na"
 _NUMBER = re.compile(r"^[+-]?[0-9]+(?:\.([0-9]+))?$")
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 MAX_POINTS_VALUE = Decimal("99999.99")
+MAX_FIGURE_VALUE = Decimal("999999999999.99")  # a reported figure: a rate or a count
 
 
 @dataclass(frozen=True)
@@ -525,10 +526,13 @@ def parse_decimal(
     *,
     maximum: Decimal | None = None,
     minimum: Decimal = Decimal("0"),
+    largest: Decimal = MAX_POINTS_VALUE,
 ) -> Decimal | None:
     """A decimal with ``.`` and at most two decimals (three are rounded half-up to two).
 
-    Empty gives None. A problem is recorded, and None returned, for anything else that is wrong.
+    Empty gives None. A problem is recorded, and None returned, for anything else that is wrong
+    (``largest`` bounds what the column can hold: points by default, ``MAX_FIGURE_VALUE`` for
+    a reported figure).
     """
     text = row[column]
     if text == "":
@@ -553,7 +557,7 @@ def parse_decimal(
         )
         return None
     raw = Decimal(text)
-    if abs(raw) > MAX_POINTS_VALUE:
+    if abs(raw) > largest:
         problems.add(row.number, column, _("%(value)s is too large") % {"value": text})
         return None
     value = raw.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -12,9 +12,20 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from scoring.models import CriteriaSet, Criterion, Kind, Round, UnitGroup
+from scoring import calculation
+from scoring.models import (
+    SIPAS_ELEMENTS,
+    CriteriaSet,
+    Criterion,
+    Direction,
+    Kind,
+    Round,
+    Rule,
+    UnitGroup,
+)
 
 from .base import (
+    MAX_FIGURE_VALUE,
     ImportFailed,
     Problem,
     Problems,
@@ -27,7 +38,17 @@ from .base import (
 )
 
 REQUIRED = ("code", "parent", "title", "max_points", "kind")
-OPTIONAL = ("guidance", "previous_code")
+OPTIONAL = (
+    "guidance",
+    "previous_code",
+    "target",
+    "rule",
+    "steps",
+    "direction",
+    "unit_label",
+    "sipas_element",
+)
+RULE_COLUMNS = ("target", "rule", "steps", "direction", "unit_label")
 _CODE = re.compile(r"^[0-9A-Za-z]+(?:[.\-_][0-9A-Za-z]+)*$")
 
 
@@ -86,6 +107,79 @@ def _code(row, column, problems, *, required=True) -> str:
     return text
 
 
+def _check_rule(item: dict, problems: Problems) -> None:
+    """A target leaf's rule (``target``, ``rule``, ``steps``, ``direction``, ``unit_label``)
+    and a survey leaf's ``sipas_element``, each named by its column when wrong; neither is
+    allowed on another kind of leaf or on a parent."""
+    row, kind = item["row"], item["kind"] if item.get("is_leaf") else ""
+    given = [column for column in RULE_COLUMNS if row[column]]
+    if kind != Kind.TARGET:
+        for column in given:
+            problems.add(row.number, column, _("only a target leaf has a rule; leave it empty"))
+    else:
+        rule = item["rule"]
+        if rule == "":
+            problems.add(row.number, "rule", _("a target leaf needs a rule: proportional or steps"))
+        elif rule not in Rule.values:
+            problems.add(
+                row.number,
+                "rule",
+                _("%(value)r is not a rule: use proportional or steps") % {"value": row["rule"]},
+            )
+        if item["direction"] not in Direction.values:
+            problems.add(
+                row.number,
+                "direction",
+                _("%(value)r is not a direction: use higher or lower")
+                % {"value": row["direction"]},
+            )
+        if rule == Rule.PROPORTIONAL and item["target"] is None and not row["target"]:
+            problems.add(row.number, "target", _("a proportional rule needs a target"))
+        if rule == Rule.PROPORTIONAL and row["steps"]:
+            problems.add(row.number, "steps", _("steps belong to the steps rule; leave it empty"))
+        if rule == Rule.STEPS:
+            _check_steps(item, problems)
+    element = item["sipas_element"]
+    if element and kind != Kind.SURVEY:
+        problems.add(row.number, "sipas_element", _("only a survey leaf can be fed from SIPAS"))
+    elif element and element not in SIPAS_ELEMENTS:
+        problems.add(
+            row.number,
+            "sipas_element",
+            _("%(value)r is not a SIPAS element: use %(elements)s")
+            % {"value": row["sipas_element"], "elements": ", ".join(SIPAS_ELEMENTS)},
+        )
+
+
+def _check_steps(item: dict, problems: Problems) -> None:
+    row = item["row"]
+    if not row["steps"]:
+        problems.add(row.number, "steps", _("the steps rule needs steps, e.g. 95:2;90:1.5;80:1"))
+        return
+    try:
+        steps = calculation.parse_steps(row["steps"])
+    except calculation.CalculationError:
+        problems.add(
+            row.number,
+            "steps",
+            _("%(value)r: write threshold:points pairs separated by ';', e.g. 95:2;90:1.5")
+            % {"value": row["steps"]},
+        )
+        return
+    maximum = item["max_points"]
+    for threshold, points in steps:
+        if points.as_tuple().exponent < -2 or threshold.as_tuple().exponent < -2:
+            problems.add(row.number, "steps", _("use at most two decimals in the steps"))
+            return
+        if maximum is not None and points > maximum:
+            problems.add(
+                row.number,
+                "steps",
+                _("the step %(threshold)s:%(points)s is worth more than the leaf (%(maximum)s)")
+                % {"threshold": threshold, "points": points, "maximum": maximum},
+            )
+
+
 def import_criteria(path, *, year: int, group: str) -> Report:
     rows = read_table(path, required=REQUIRED, optional=OPTIONAL, multiline=("guidance",))
     group_obj = get_group(group)
@@ -100,7 +194,7 @@ def import_criteria(path, *, year: int, group: str) -> Report:
             problems.add(
                 row.number,
                 "kind",
-                _("%(value)r is not a kind: use self, survey, bonus or penalty")
+                _("%(value)r is not a kind: use self, agency, target, survey, bonus or penalty")
                 % {"value": row["kind"]},
             )
         items.append(
@@ -113,6 +207,14 @@ def import_criteria(path, *, year: int, group: str) -> Report:
                 "max_points": parse_decimal(row, "max_points", problems),
                 "kind": kind,
                 "previous_code": _code(row, "previous_code", problems, required=False),
+                "target": parse_decimal(row, "target", problems, largest=MAX_FIGURE_VALUE),
+                "rule": row["rule"].lower(),
+                "steps": row["steps"],
+                "direction": row["direction"].lower() or Direction.HIGHER,
+                "unit_label": parse_text(
+                    row, "unit_label", problems, required=False, max_length=20
+                ),
+                "sipas_element": row["sipas_element"].lower(),
             }
         )
     check_duplicates(rows, lambda r: r["code"], problems, "code", _("criterion code"))
@@ -168,6 +270,9 @@ def import_criteria(path, *, year: int, group: str) -> Report:
                 "kind",
                 _("the kind is given on leaves only; %(code)s has sub-criteria") % {"code": code},
             )
+
+    for item in items:
+        _check_rule(item, problems)
 
     # Parents: empty (the sum of the children) or exactly that sum.
     def total(code: str, trail: frozenset = frozenset()) -> Decimal | None:
@@ -233,6 +338,20 @@ def import_criteria(path, *, year: int, group: str) -> Report:
     )
 
 
+def _rule_values(item: dict) -> dict:
+    """The rule and SIPAS columns as the criterion stores them (empty unless they apply)."""
+    target = item["is_leaf"] and item["kind"] == Kind.TARGET
+    survey = item["is_leaf"] and item["kind"] == Kind.SURVEY
+    return {
+        "target": item["target"] if target else None,
+        "rule": item["rule"] if target else "",
+        "steps": item["steps"] if target and item["rule"] == Rule.STEPS else "",
+        "direction": item["direction"] if target else Direction.HIGHER,
+        "unit_label": item["unit_label"] if target else "",
+        "sipas_element": item["sipas_element"] if survey else "",
+    }
+
+
 def _write(items, *, year, group, criteria_set, previous, frozen, optional_given) -> Report:
     report = Report()
     with transaction.atomic():
@@ -257,6 +376,7 @@ def _write(items, *, year, group, criteria_set, previous, frozen, optional_given
                 "is_leaf": item["is_leaf"],
                 "position": position,
                 "previous": previous.get(item["previous_code"]),
+                **_rule_values(item),
             }
             criterion = existing.get(item["code"])
             if criterion is not None:
@@ -264,6 +384,10 @@ def _write(items, *, year, group, criteria_set, previous, frozen, optional_given
                     del values["guidance"]
                 if "previous_code" not in optional_given:
                     del values["previous"]
+                for column in (*RULE_COLUMNS, "sipas_element"):
+                    # A column left out keeps what the leaf has, unless the kind changed.
+                    if column not in optional_given and criterion.kind == values["kind"]:
+                        del values[column]
             if criterion is None:
                 criterion = Criterion(criteria_set=criteria_set, code=item["code"], **values)
                 criterion.save()

@@ -15,6 +15,7 @@ from scoring.bulk import db_datetime, insert_rows, record_creations
 from scoring.models import Assessment, Kind, Score, Unit
 
 from .base import (
+    MAX_FIGURE_VALUE,
     NA,
     Problems,
     Report,
@@ -27,8 +28,18 @@ from .base import (
 from .criteria import get_set
 
 REQUIRED = ("unit", "criterion", "self_score", "final_score")
-OPTIONAL = ("note",)
-FIELDS = ("self_score", "appraisal_1", "appraisal_2", "not_applicable", "note")
+OPTIONAL = ("note", "self_figure", "final_figure")
+# Every column an import writes, the note last (it is left as it is when the file has none).
+FIELDS = (
+    "self_score",
+    "self_figure",
+    "appraisal_1",
+    "figure_1",
+    "appraisal_2",
+    "figure_2",
+    "not_applicable",
+    "note",
+)
 PROGRESS_EVERY = 50_000
 
 
@@ -70,24 +81,29 @@ def import_scores(path, *, year: int, group: str, progress=None) -> Report:
             )
             criterion = None
         maximum = criterion.max_points if criterion else None
+        kind = criterion.kind if criterion else None
         self_score = parse_decimal(row, "self_score", problems, maximum=maximum)
-        if criterion and row["self_score"] and criterion.kind in (Kind.SURVEY, Kind.PENALTY):
-            problems.add(
-                row.number,
-                "self_score",
-                _("%(kind)s leaves are not self-assessed: leave it empty")
-                % {"kind": criterion.get_kind_display()},
-            )
         not_applicable = row["final_score"].lower() == NA
         final = (
             None if not_applicable else parse_decimal(row, "final_score", problems, maximum=maximum)
         )
+        self_figure = parse_decimal(row, "self_figure", problems, largest=MAX_FIGURE_VALUE)
+        final_figure = parse_decimal(row, "final_figure", problems, largest=MAX_FIGURE_VALUE)
+        if kind is not None:
+            _check_kind(row, criterion, problems, not_applicable)
+        if kind == Kind.TARGET:
+            # A target leaf's points follow from its figures by the leaf's rule.
+            self_score = criterion.points_for(self_figure)
+            final = None if not_applicable else criterion.points_for(final_figure)
         note = parse_text(row, "note", problems, required=False, max_length=5000)
         if unit and criterion:
             fields = {
                 "self_score": self_score,
+                "self_figure": self_figure,
                 "appraisal_1": final,
+                "figure_1": None if not_applicable else final_figure,
                 "appraisal_2": None,
+                "figure_2": None,
                 "not_applicable": not_applicable,
             }
             if has_note:
@@ -98,6 +114,51 @@ def import_scores(path, *, year: int, group: str, progress=None) -> Report:
     )
     problems.raise_if_any()
     return _write(criteria_set, values, has_note)
+
+
+def _check_kind(row, criterion, problems, not_applicable: bool) -> None:
+    """What each kind of leaf takes: a target leaf its figures and never points; an agency
+    leaf no self score; a survey leaf no self score, and no final score when it is fed from
+    SIPAS (derived); no other leaf a figure. ``na`` marks any leaf not applicable."""
+    kind = criterion.kind
+    label = criterion.get_kind_display()
+    if kind == Kind.TARGET:
+        for column in ("self_score", "final_score"):
+            if row[column] and not (column == "final_score" and not_applicable):
+                problems.add(
+                    row.number,
+                    column,
+                    _(
+                        "%(code)s is a target leaf: give the figures (self_figure, "
+                        "final_figure); its points follow from its rule"
+                    )
+                    % {"code": criterion.code},
+                )
+        return
+    for column in ("self_figure", "final_figure"):
+        if row[column]:
+            problems.add(
+                row.number,
+                column,
+                _("only a target leaf takes a figure; %(code)s is %(kind)s")
+                % {"code": criterion.code, "kind": label},
+            )
+    if row["self_score"] and kind in (Kind.AGENCY, Kind.SURVEY, Kind.PENALTY):
+        problems.add(
+            row.number,
+            "self_score",
+            _("%(kind)s leaves are not self-assessed: leave it empty") % {"kind": label},
+        )
+    if criterion.sipas_element and row["final_score"] and not not_applicable:
+        problems.add(
+            row.number,
+            "final_score",
+            _(
+                "%(code)s is fed from SIPAS (%(element)s): its points are derived from the "
+                "unit's SIPAS, not typed; leave it empty"
+            )
+            % {"code": criterion.code, "element": criterion.sipas_element},
+        )
 
 
 # Every column of a new score: what the file gives, the rest as a new Score has it.

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from scoring.calculation import element_index
+from scoring.calculation import element_index, sipas_index_from_answers
 from scoring.models import SIPAS_ELEMENTS, Round, SipasResult, Unit
 
 from .base import (
@@ -42,7 +42,7 @@ def import_sipas(path, *, year: int, group: str) -> Report:
                 problems.add(row.number, name, _("a value is required"))
             elements[name] = value
         if unit is not None:
-            parsed.append((unit, elements))
+            parsed.append((unit, {**elements, "index": None}))  # the mean of the five
     check_duplicates(rows, lambda r: r["unit"], problems, "unit", _("unit"))
     problems.raise_if_any()
     return _write(year, group_obj, parsed)
@@ -157,6 +157,8 @@ def import_sipas_answers(path, *, year: int, group: str) -> Report:
                 )
                 continue
             values[element] = element_index(satisfied, valid)
+        if len(values) == len(SIPAS_ELEMENTS):
+            values["index"] = sipas_index_from_answers(elements)
         parsed.append((unit, values))
     problems.raise_if_any()
     return _write(year, group_obj, parsed)

@@ -1,7 +1,8 @@
 """Template filters and tags shared by every page: one definition per repeated fragment.
 
 ``{% load cchc_tags %}`` gives ``change`` (▲ +2,10 / ▼ −0,90 / = 0,00 / new), ``kind_label``,
-``kind_help``, ``time_left`` and ``{% deadline round %}`` (the current stage's deadline line).
+``kind_help``, ``figure``, ``rule_words``, ``time_left``, ``{% target_line %}`` (a target leaf's
+result in one line) and ``{% deadline round %}`` (the current stage's deadline line).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
-from scoring.models import Kind
+from scoring import calculation
+from scoring.models import Kind, SipasResult
 
 register = template.Library()
 
@@ -39,12 +41,91 @@ def kind_label(value: str) -> str:
         return value
 
 
+def figure_text(value, unit_label: str = "") -> str:
+    """A reported figure as people write it: no useless zeros, the reader's decimal mark, its
+    unit (42,4 %; 1.250 hồ sơ)."""
+    if value is None:
+        return "—"
+    normal = value.normalize()
+    places = max(0, -normal.as_tuple().exponent)
+    text = number_format(normal, places, use_l10n=True)
+    return f"{text} {unit_label}".strip()
+
+
+@register.filter
+def figure(value, criterion) -> str:
+    """``{{ leaf.figure|figure:criterion }}``: the figure with the criterion's unit label."""
+    return figure_text(value, getattr(criterion, "unit_label", ""))
+
+
+@register.simple_tag
+def target_line(figure_value, criterion, points, max_points) -> str:
+    """A target leaf's result in one line: "42,4 % (target 30 %) → 2,00 / 2,00"."""
+    label = getattr(criterion, "unit_label", "")
+    parts = [figure_text(figure_value, label)]
+    if criterion.target is not None:
+        parts.append(
+            "(" + _("target %(target)s") % {"target": figure_text(criterion.target, label)} + ")"
+        )
+    shown = "—" if points is None else number_format(points, 2)
+    return f"{' '.join(parts)} → {shown} / {number_format(max_points, 2)}"
+
+
+@register.filter
+def rule_words(criterion) -> str:
+    """A target leaf's rule in plain words, for the methodology page."""
+    label = criterion.unit_label
+    lower = criterion.direction == "lower"
+    if criterion.rule == "proportional":
+        values = {"target": figure_text(criterion.target, label)}
+        if lower:
+            return (
+                _(
+                    "Points = maximum × target (%(target)s) ÷ figure, at most the maximum; a "
+                    "figure of 0 earns the maximum."
+                )
+                % values
+            )
+        return _("Points = maximum × figure ÷ target (%(target)s), at most the maximum.") % values
+    if criterion.rule == "steps":
+        steps = []
+        for threshold, points in calculation.parse_steps(criterion.steps):
+            values = {
+                "threshold": figure_text(threshold, label),
+                "points": number_format(points, 2),
+            }
+            if lower:
+                steps.append(_("at most %(threshold)s: %(points)s points") % values)
+            else:
+                steps.append(_("at least %(threshold)s: %(points)s points") % values)
+        text = "; ".join(steps)
+        return _("%(steps)s; otherwise 0 (the first step reached counts).") % {
+            "steps": text[:1].upper() + text[1:]
+        }
+    return ""
+
+
+@register.filter
+def element_label(name: str) -> str:
+    """The label of a SIPAS element (``access`` → "access to the service")."""
+    try:
+        return SipasResult._meta.get_field(name).verbose_name
+    except Exception:  # an unknown name shows as it is
+        return name
+
+
 @register.filter
 def kind_help(value: str) -> str:
     """What a unit does with a leaf of that kind, for the self-assessment page (nothing for a
     self-assessed leaf: that is the page's subject)."""
     return {
         Kind.SURVEY: _("Survey points: imported, not self-assessed."),
+        Kind.AGENCY: _(
+            "Scored by the appraising agency from its own records: the unit gives no score."
+        ),
+        Kind.TARGET: _(
+            "Report the figure and its evidence: the points follow from the target and the rule."
+        ),
         Kind.BONUS: _("Bonus points: claim them with evidence."),
         Kind.PENALTY: _("Penalty: set by the council."),
     }.get(value, "")

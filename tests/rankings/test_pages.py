@@ -312,3 +312,19 @@ def test_query_counts_do_not_grow_with_units_or_years(client, run, write, two_ye
         assert client.get(url).status_code == 200
     assert len(small) == len(large) == queries, [q["sql"][:120] for q in large.captured_queries]
     assert Publication.objects.count() >= 4
+
+
+def test_the_demo_says_on_every_page_that_its_scores_are_illustrative(client, two_years, settings):
+    settings.DEMO_MODE = True
+    for url in ("/", "/rankings/2023/departments/", "/methodology/2023/departments/"):
+        body = get(client, url, "en").content.decode()
+        assert "Demo data: the scores are illustrative" in body, url
+        assert "NSMT, 29/02/2024" in body
+    assert (
+        "limits are assumed" in get(client, "/methodology/2023/departments/", "en").content.decode()
+    )
+    settings.DEMO_MODE = False
+    from django.core.cache import cache
+
+    cache.clear()
+    assert "Demo data" not in get(client, "/", "en").content.decode()

@@ -56,7 +56,7 @@ def test_a_criterion_cannot_be_added_under_a_leaf_of_a_published_set(
     before = database_state()
     response = secretariat_client.post(ADD, child_of("1.1.1", criteria_set))
     assert response.status_code == 200
-    assert "has been published" in response.content.decode() or "đã công bố" in (
+    assert "has been published" in response.content.decode() or "đã được công bố" in (
         response.content.decode()
     )
     assert database_state() == before

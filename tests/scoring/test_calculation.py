@@ -12,17 +12,21 @@ from scoring.calculation import (
     Leaf,
     MissingFinalScores,
     NoApplicableLeaves,
+    TargetRule,
     average,
     band_for,
     change,
     element_index,
     final_score,
     index_of,
+    parse_steps,
     points_to_next_band,
     previous_index,
     quantize,
     rank,
     sipas_index,
+    sipas_points,
+    target_points,
     unit_result,
 )
 
@@ -427,3 +431,62 @@ def test_the_leaf_kinds_are_defined_once():
 
     assert set(ModelKind.values) == {kind.value for kind in Kind}
     assert set(Kind) >= SCORED_KINDS | SELF_SCORED_KINDS | APPRAISED_KINDS
+
+
+# Target leaves ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("figure", "rule", "points"),
+    [
+        # The seed's online payment rate: 42.4 % against a 30 % target earns the full 2 points.
+        ("42.4", TargetRule("proportional", D("30")), "2.00"),
+        ("15", TargetRule("proportional", D("30")), "1.00"),
+        ("10", TargetRule("proportional", D("30")), "0.67"),  # 2 × 1/3 = 0.666… → 0.67
+        ("0", TargetRule("proportional", D("30")), "0.00"),
+        # Late files: 2 % allowed; 4 % earns half, 0 % the whole.
+        ("4", TargetRule("proportional", D("2"), "lower"), "1.00"),
+        ("0", TargetRule("proportional", D("2"), "lower"), "2.00"),
+        ("1", TargetRule("proportional", D("2"), "lower"), "2.00"),
+        # Steps, tried in the order written.
+        ("96", TargetRule("steps", steps=parse_steps("95:2;90:1.5;80:1")), "2.00"),
+        ("90", TargetRule("steps", steps=parse_steps("95:2;90:1.5;80:1")), "1.50"),
+        ("79.99", TargetRule("steps", steps=parse_steps("95:2;90:1.5;80:1")), "0.00"),
+        ("3", TargetRule("steps", direction="lower", steps=parse_steps("0:2;2:1;5:0.5")), "0.50"),
+        ("0", TargetRule("steps", direction="lower", steps=parse_steps("0:2;2:1;5:0.5")), "2.00"),
+    ],
+)
+def test_a_target_leaf_turns_its_figure_into_points(figure, rule, points):
+    assert target_points(D(figure), D("2"), rule) == D(points)
+
+
+def test_target_points_never_exceed_the_maximum():
+    assert target_points(D("100"), D("2"), TargetRule("steps", steps=((D("50"), D("3")),))) == D(
+        "2.00"
+    )
+
+
+@pytest.mark.parametrize("text", ["", "95", "95:x", "a:1", "95:-1", "-1:2", "95:2;;x"])
+def test_steps_that_are_not_threshold_points_pairs_are_refused(text):
+    with pytest.raises(CalculationError):
+        parse_steps(text)
+
+
+@settings(max_examples=300)
+@given(
+    st.decimals(min_value=0, max_value=1000, places=2),
+    st.decimals(min_value="0.01", max_value=1000, places=2),
+    st.decimals(min_value=0, max_value=20, places=2),
+    st.sampled_from(["higher", "lower"]),
+)
+def test_proportional_points_stay_between_zero_and_the_maximum(figure, target, maximum, direction):
+    points = target_points(figure, maximum, TargetRule("proportional", target, direction))
+    assert D("0") <= points <= maximum
+    better = figure + 1 if direction == "higher" else max(figure - 1, D("0"))
+    assert target_points(better, maximum, TargetRule("proportional", target, direction)) >= points
+
+
+def test_a_survey_leaf_fed_from_sipas_is_its_maximum_times_the_share():
+    assert sipas_points(D("4"), D("95.44")) == D("3.82")  # 3.8176
+    assert sipas_points(D("3"), D("91.69")) == D("2.75")  # 2.7507
+    assert sipas_points(D("2.5"), D("100")) == D("2.50")
