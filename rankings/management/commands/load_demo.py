@@ -1,4 +1,5 @@
-"""Load the Cần Thơ demo: units, 2022 and 2023 published, 2024 in self-assessment.
+"""Load the Cần Thơ demo: units, 2022 and 2023 published, 2024 in self-assessment (the data
+files are made by ``scoring/demo/generate.py`` from ``outline.csv`` and ``targets.csv``).
 
 Every file goes through the same import commands a secretariat would run (files under
 ``scoring/demo/data/``). Running it again changes nothing.
@@ -73,6 +74,8 @@ class Command(BaseCommand):
         for group in GROUPS:
             folder = DATA / "2024" / group
             self.run("import_criteria", str(folder / "criteria.csv"), year=2024, group=group)
+            if (folder / "bands.csv").exists():
+                self.run("import_bands", str(folder / "bands.csv"), year=2024, group=group)
         self.open_2024()
         self.create_accounts()
         self.stdout.write(self.style.SUCCESS("Demo loaded."))
