@@ -1,9 +1,11 @@
 """One full yearly cycle on the demo's 2024 round, in a real browser.
 
-Sở Nội vụ's staff score and upload evidence, its head submits, appraiser 1 accepts fields and
-flags a leaf, the staff explain, appraiser 1 re-appraises, the secretariat drives every stage
-and publishes, and the public API shows the result. The 19 other departments and the survey
-points arrive through import_scores, as they would from the secretariat's files.
+Sở Nội vụ's staff score, report the figures of the target leaves and upload evidence, its head
+submits, the appraisers accept their fields and score the agency leaves, appraiser 1 flags a
+leaf, the staff explain, appraiser 1 re-appraises, the secretariat drives every stage and
+publishes, and the public API shows the result. The 19 other departments, the survey points
+and SIPAS (which feeds five survey leaves) arrive through the import commands, as they would
+from the secretariat's files.
 """
 
 from __future__ import annotations
@@ -77,8 +79,29 @@ class Visit:
 
 def import_csv(tmp_path, name, rows, **options):
     path = tmp_path / name
-    path.write_text("unit,criterion,self_score,final_score\n" + "".join(rows), encoding="utf-8")
+    header = "unit,criterion,self_score,final_score,self_figure,final_figure\n"
+    path.write_text(header + "".join(rows), encoding="utf-8")
     call_command("import_scores", str(path), stdout=io.StringIO(), **options)
+
+
+def full_figure(criterion: Criterion) -> D:
+    """A figure that earns a target leaf all its points."""
+    if criterion.rule == "proportional":
+        return D("0") if criterion.direction == "lower" else criterion.target
+    first_threshold, _points = criterion.target_rule().steps[0]
+    return first_threshold
+
+
+def file_row(unit: str, leaf: Criterion) -> str:
+    """A line of the secretariat's file giving a unit every point of a leaf (nothing for a
+    leaf fed from SIPAS: its points come from the unit's SIPAS)."""
+    if leaf.sipas_element:
+        return ""
+    if leaf.kind == Kind.TARGET:
+        figure = full_figure(leaf)
+        return f"{unit},{leaf.code},,,{figure},{figure}\n"
+    final = 0 if leaf.kind in (Kind.BONUS, Kind.PENALTY) else leaf.max_points
+    return f"{unit},{leaf.code},,{final},,\n"
 
 
 def test_a_full_cycle_from_self_assessment_to_the_public_api(
@@ -101,6 +124,11 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
         name = field.get_attribute("name")
         criterion = Criterion.objects.get(pk=int(name.removeprefix("score_")))
         field.fill("0" if criterion.kind == Kind.BONUS else field.get_attribute("max"))
+    for field in page.locator('input[name^="figure_"]').all():
+        criterion = Criterion.objects.get(
+            pk=int(field.get_attribute("name").removeprefix("figure_"))
+        )
+        field.fill(str(full_figure(criterion)).replace(".", ","))  # the decimal comma
     for method in page.locator('textarea[name^="method_"]').all():
         method.fill("Theo báo cáo CCHC năm 2024")
     evidence_pdf = tmp_path / "ke-hoach-cchc-2024.pdf"
@@ -129,7 +157,7 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
         tmp_path,
         "others.csv",
         [
-            f"{other.unit.code},{leaf.code},,{0 if leaf.kind in (Kind.BONUS, Kind.PENALTY) else leaf.max_points}\n"
+            file_row(other.unit.code, leaf)
             for other in others.select_related("unit")
             for leaf in leaves
         ],
@@ -139,10 +167,22 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
     import_csv(
         tmp_path,
         "survey.csv",
-        [f"{UNIT},{leaf.code},,{leaf.max_points}\n" for leaf in leaves if leaf.kind == Kind.SURVEY],
+        [file_row(UNIT, leaf) for leaf in leaves if leaf.kind == Kind.SURVEY],
         year=2024,
         group="departments",
     )
+    sipas = tmp_path / "sipas.csv"
+    sipas.write_text(
+        "unit,access,procedure,civil_servants,result,feedback\n"
+        + "".join(
+            f"{a.unit.code},100,100,100,100,100\n"
+            for a in Assessment.objects.filter(criteria_set=assessment.criteria_set).select_related(
+                "unit"
+            )
+        ),
+        encoding="utf-8",
+    )
+    call_command("import_sipas", str(sipas), year=2024, group="departments", stdout=io.StringIO())
 
     # 3. The secretariat opens round 1 of the appraisal.
     visit.login("secretariat")
@@ -160,6 +200,14 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
         for field_id in fields:
             page.click(f'button[name="accept"][value="{field_id}"]')
             page.wait_for_load_state()
+        # The agency leaves of their fields: the appraising agency's own records, full marks.
+        agency = Score.objects.filter(assessment=assessment, criterion__kind=Kind.AGENCY)
+        for item in agency.select_related("criterion"):
+            box = page.locator(f'input[name="value_{item.pk}"]')
+            if box.count():
+                box.fill(str(item.criterion.max_points))
+        page.click("#save-appraisal")
+        page.wait_for_load_state()
     score = Score.objects.get(assessment=assessment, criterion=flagged)
     visit.login("appraiser1")
     visit.go(appraise)
@@ -173,7 +221,9 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
     score.refresh_from_db()
     assert (score.appraisal_1, score.explanation_requested) == (lowered, True)
     assert not Score.objects.filter(
-        assessment=assessment, criterion__kind__in=[Kind.SELF], appraisal_1__isnull=True
+        assessment=assessment,
+        criterion__kind__in=[Kind.SELF, Kind.AGENCY, Kind.TARGET],
+        appraisal_1__isnull=True,
     ).exists()
 
     # 5. Explanation: the staff answer, the head submits it.
