@@ -184,7 +184,8 @@ def test_the_api_and_the_pages_show_agency_target_and_sipas_fed_leaves(client, r
     page = client.get("/units/so-a/?year=2023").content.decode()
     assert "42,4 % (chỉ tiêu 30 %) → 2,00 / 2,00" in page
     methodology = client.get("/methodology/2023/departments/").content.decode()
-    assert "30 %" in methodology and "95 %: 2,00" in methodology
+    assert "chỉ tiêu (30 %)" in methodology
+    assert "Từ 95 % trở lên: 2,00 điểm; từ 90 % trở lên: 1,50 điểm" in methodology
     frozen = PublishedLeaf.objects.get(result__unit_code="so-a", code="1.4")
     assert (frozen.self_figure, frozen.figure, frozen.final_score) == (
         D("96.00"),
