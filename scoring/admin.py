@@ -15,9 +15,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import admin_views, workflow
+from . import admin_views, calculation, workflow
 from .errors import Refused
 from .models import (
+    SIPAS_ELEMENTS,
     AppraiserAssignment,
     Assessment,
     AssessmentStatus,
@@ -28,6 +29,7 @@ from .models import (
     Kind,
     Membership,
     Round,
+    Rule,
     Score,
     SipasResult,
     Stage,
@@ -213,7 +215,21 @@ class CriterionForm(forms.ModelForm):
 
     class Meta:
         model = Criterion
-        fields = ["criteria_set", "code", "parent", "title", "guidance", "max_points", "kind"]
+        fields = [
+            "criteria_set",
+            "code",
+            "parent",
+            "title",
+            "guidance",
+            "max_points",
+            "kind",
+            "target",
+            "rule",
+            "steps",
+            "direction",
+            "unit_label",
+            "sipas_element",
+        ]
 
     def clean(self):
         data = super().clean()
@@ -239,7 +255,34 @@ class CriterionForm(forms.ModelForm):
             data["kind"] = ""  # a parent has no kind; its maximum is the sum of its children
         elif not data.get("kind"):
             data["kind"] = Kind.SELF
+        self._check_rule(data)
         return data
+
+    def _check_rule(self, data) -> None:
+        """A target leaf's rule as import_criteria checks it; nothing of it on other leaves
+        (the model's constraints then hold)."""
+        if data.get("kind") != Kind.TARGET:
+            data.update(target=None, rule="", steps="", unit_label="")
+        elif not data.get("rule"):
+            self.add_error("rule", gettext("A target leaf needs a rule: proportional or steps."))
+        elif data["rule"] == Rule.PROPORTIONAL:
+            data["steps"] = ""
+            if data.get("target") is None:
+                self.add_error("target", gettext("A proportional rule needs a target."))
+        else:
+            try:
+                steps = calculation.parse_steps(data.get("steps") or "")
+            except calculation.CalculationError:
+                self.add_error(
+                    "steps",
+                    gettext("Write threshold:points pairs separated by ';', e.g. 95:2;90:1.5"),
+                )
+            else:
+                maximum = data.get("max_points")
+                if maximum is not None and any(points > maximum for _t, points in steps):
+                    self.add_error("steps", gettext("A step is worth more than the leaf."))
+        if data.get("kind") != Kind.SURVEY:
+            data["sipas_element"] = ""
 
     def _is_below_itself(self, parent) -> bool:
         node = parent
@@ -572,6 +615,14 @@ class TransitionAdmin(admin.ModelAdmin):
 
 @admin.register(SipasResult)
 class SipasResultAdmin(ReadOnlyHistoryAdmin):
+    """SIPAS corrected by hand: a changed element makes the unit's SIPAS the mean of its five
+    elements again (an index computed from questionnaires no longer matches them)."""
+
+    def save_model(self, request, obj, form, change):
+        if set(form.changed_data) & set(SIPAS_ELEMENTS):
+            obj.index = None
+        super().save_model(request, obj, form, change)
+
     list_display = [
         "unit",
         "round",

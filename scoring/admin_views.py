@@ -22,8 +22,10 @@ from .permissions import (
     APPRAISAL_STAGES,
     appraisable,
     assessment_for_council,
+    council_scope,
     criteria_set_for_council,
     round_for_council,
+    visible_units,
 )
 from .results import group_results
 from .validators import validate_multi_line
@@ -43,9 +45,10 @@ class AppraisalForm(forms.Form):
             pk = score.pk
             if score.criterion.kind == Kind.TARGET:
                 # The council verifies or corrects the figure; the points follow from the rule.
+                # Only this round's own figure: the reported one is shown beside it, and
+                # "accept this field" takes it; saving the page never verifies it unseen.
                 self.fields[f"figure_{pk}"] = FigureField(label=_("figure"))
-                figure = getattr(score, figure_field)
-                self.initial[f"figure_{pk}"] = figure if figure is not None else score.self_figure
+                self.initial[f"figure_{pk}"] = getattr(score, figure_field)
             else:
                 self.fields[f"value_{pk}"] = PointsField(
                     maximum=score.criterion.max_points, label=_("score")
@@ -218,23 +221,31 @@ def progress_view(model_admin, request, round_id: int):
         by_id = {c.pk: c for c in criteria}
         fields = [c for c in criteria if c.parent_id is None]
         cells = defaultdict(lambda: defaultdict(int))
+        # What the unit enters (a self score, a target leaf's figure) and what needs a final
+        # score from the council or an import (scored kinds not derived from SIPAS).
+        entered = {c.pk for c in criteria if c.is_leaf and c.kind in (Kind.SELF, Kind.TARGET)}
+        needs_final = {
+            c.pk
+            for c in criteria
+            if c.is_leaf and c.kind in calculation.SCORED_KINDS and not c.sipas_element
+        }
         for row in Score.objects.filter(assessment__criteria_set=criteria_set).values_list(
             "assessment_id",
             "criterion_id",
             "self_score",
+            "self_figure",
             "appraisal_1",
             "appraisal_2",
             "explanation_requested",
             "explanation",
             "not_applicable",
         ):
-            assessment_id, criterion_id, self_score, a1, a2, flagged, explanation, na = row
+            assessment_id, criterion_id, self_score, figure, a1, a2, flagged, explanation, na = row
             criterion = by_id[criterion_id]
             cell = cells[(assessment_id, criterion.field.pk)]
-            cell["leaves"] += 1
-            if criterion.kind == Kind.SELF and self_score is not None:
+            if criterion_id in entered and (self_score is not None or figure is not None):
                 cell["scored"] += 1
-            if calculation.final_score(a1, a2) is not None or na:
+            if criterion_id in needs_final and (calculation.final_score(a1, a2) is not None or na):
                 cell["appraised"] += 1
             if flagged:
                 cell["flagged"] += 1
@@ -243,10 +254,13 @@ def progress_view(model_admin, request, round_id: int):
         leaf_counts = defaultdict(int)
         self_counts = defaultdict(int)
         for criterion in criteria:
-            if criterion.is_leaf:
+            if criterion.pk in needs_final:
                 leaf_counts[criterion.field.pk] += 1
-                if criterion.kind == Kind.SELF:
-                    self_counts[criterion.field.pk] += 1
+            if criterion.pk in entered:
+                self_counts[criterion.field.pk] += 1
+        assessments = council_scope(
+            request.user, criteria_set.assessments.select_related("unit"), "criteria_set", "unit"
+        )
         units = [
             {
                 "assessment": assessment,
@@ -259,7 +273,7 @@ def progress_view(model_admin, request, round_id: int):
                     for field in fields
                 ],
             }
-            for assessment in criteria_set.assessments.select_related("unit").order_by("unit__name")
+            for assessment in assessments.order_by("unit__name")
         ]
         boards.append({"criteria_set": criteria_set, "fields": fields, "units": units})
     context = {
@@ -279,6 +293,6 @@ def preview_view(model_admin, request, set_id: int):
         **model_admin.admin_site.each_context(request),
         "opts": CriteriaSet._meta,
         "title": _("Preview (not published): %(set)s") % {"set": criteria_set},
-        "results": group_results(criteria_set),
+        "results": group_results(criteria_set, units=visible_units(request.user, criteria_set)),
     }
     return TemplateResponse(request, "admin/scoring/preview.html", context)

@@ -160,6 +160,23 @@ def council_scope(
     return queryset.filter(condition).distinct()
 
 
+def visible_units(user, criteria_set) -> set[int] | None:
+    """The units of a set whose unpublished results the user may see (progress, preview):
+    None for all of them (the secretariat, or assignments not limited to units)."""
+    if is_secretariat(user):
+        return None
+    assignments = AppraiserAssignment.objects.filter(
+        user=user, field__criteria_set=criteria_set
+    ).prefetch_related("units")
+    units: set[int] = set()
+    for assignment in assignments:
+        limited = {unit.pk for unit in assignment.units.all()}
+        if not limited:
+            return None
+        units |= limited
+    return units
+
+
 def can_follow(user, round_obj: Round) -> bool:
     """The secretariat, and council members with a field in one of the round's sets."""
     if is_secretariat(user):

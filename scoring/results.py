@@ -74,7 +74,9 @@ class GroupResults:
         return not self.gaps and not self.sipas_gaps and not self.unscorable
 
 
-def group_results(criteria_set: CriteriaSet) -> GroupResults:
+def group_results(criteria_set: CriteriaSet, units: set[int] | None = None) -> GroupResults:
+    """The live results of a set (``units``: only these unit ids, for a council member who
+    follows some units; ranks are still among all the group's units)."""
     criteria = criteria_set.criteria.select_related("previous").tree()
     bands = [calculation.BandRule(b.code, b.label, b.min_index) for b in criteria_set.bands.all()]
     results = GroupResults(criteria_set=criteria_set, criteria=criteria, bands=bands)
@@ -125,9 +127,6 @@ def group_results(criteria_set: CriteriaSet) -> GroupResults:
                 finals[leaf.pk] = calculation.sipas_points(
                     leaf.max_points, getattr(result, leaf.sipas_element)
                 )
-        if missing_sipas:
-            results.sipas_gaps.append((assessment.unit, missing_sipas))
-            continue
         inputs = [
             calculation.Leaf(
                 code,
@@ -139,12 +138,16 @@ def group_results(criteria_set: CriteriaSet) -> GroupResults:
             )
             for pk, code, field_code, kind, max_points in static
         ]
+        if missing_sipas:
+            results.sipas_gaps.append((assessment.unit, missing_sipas))
         try:
             result = calculation.unit_result(
                 inputs, bonus_cap=criteria_set.bonus_cap, penalty_cap=criteria_set.penalty_cap
             )
         except calculation.MissingFinalScores as missing:
-            results.gaps.append((assessment.unit, missing.codes))
+            others = [code for code in missing.codes if code not in missing_sipas]
+            if others:
+                results.gaps.append((assessment.unit, others))
             continue
         except calculation.NoApplicableLeaves:
             results.unscorable.append(assessment.unit)
@@ -168,9 +171,14 @@ def group_results(criteria_set: CriteriaSet) -> GroupResults:
             finals=finals,
         )
         for assessment, result, unit_scores, finals in computed
+        if units is None or assessment.unit_id in units
     ]
     rows.sort(key=lambda row: (row.rank, calculation.name_sort_key(row.unit.name)))
     results.rows = rows
+    if units is not None:
+        results.gaps = [(unit, codes) for unit, codes in results.gaps if unit.pk in units]
+        results.sipas_gaps = [(u, codes) for u, codes in results.sipas_gaps if u.pk in units]
+        results.unscorable = [unit for unit in results.unscorable if unit.pk in units]
     return results
 
 

@@ -123,16 +123,24 @@ def _page(
             row.evidence_form = evidence_forms.get(criterion.pk)
         rows.append(row)
 
-    leaves = [r for r in rows if r.criterion.is_leaf and r.criterion.kind == Kind.SELF]
+    # The leaves a submission needs (self scores and target figures), as the submission checks.
+    leaves = [
+        r for r in rows if r.criterion.is_leaf and r.criterion.kind in (Kind.SELF, Kind.TARGET)
+    ]
     scored = [
         r
         for r in leaves
-        if r.score and (r.score.self_score is not None or r.score.not_applicable_requested)
+        if r.score
+        and (
+            r.score.self_score is not None
+            or r.score.self_figure is not None
+            or r.score.not_applicable_requested
+        )
     ]
     claimed = calculation.claimed_points(
         r.score.self_score
         for r in rows
-        if r.criterion.is_leaf and r.criterion.kind in SELF_SCORED_KINDS and r.score
+        if r.criterion.is_leaf and r.criterion.kind in ENTERED_KINDS and r.score
     )
     round_obj = assessment.criteria_set.round
     return render(
@@ -153,7 +161,7 @@ def _page(
                     1
                     for r in scored
                     if not r.evidence
-                    and r.score.self_score is not None
+                    and not r.score.not_applicable_requested
                     and not r.score.self_method.strip()
                 ),
                 "claimed": claimed,
@@ -369,8 +377,8 @@ def target_points_view(request, year: int, unit: str, criterion_id: int):
     field = FigureField()
     try:
         figure = field.clean(request.GET.get("figure", ""))
-    except ValidationError:
-        return JsonResponse({"points": None, "text": _("not a number")})
+    except ValidationError as error:
+        return JsonResponse({"points": None, "text": " ".join(error.messages)})
     points = criterion.points_for(figure)
     text = (
         "—"

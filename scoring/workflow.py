@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from . import notifications
@@ -175,6 +176,12 @@ def round_copy_sets(*, round_id: int, year: int, user) -> Round:
                 is_leaf=old.is_leaf,
                 position=old.position,
                 previous=old,
+                target=old.target,
+                rule=old.rule,
+                steps=old.steps,
+                direction=old.direction,
+                unit_label=old.unit_label,
+                sipas_element=old.sipas_element,
             )
     Transition.objects.create(
         round=target,
@@ -296,8 +303,8 @@ def assessment_submit(*, assessment_id: int, user) -> Assessment:
 @transaction.atomic
 def assessment_reopen(*, assessment_id: int, user, reason: str) -> Assessment:
     """The secretariat gives a submitted self-assessment back to its unit, with a reason, while
-    self-assessment is open; the unit's head is e-mailed. The submission and its fingerprint
-    stay in the log (the ``Transition``)."""
+    self-assessment is open and its deadline has not passed; the unit's head is e-mailed. The
+    time of the submission and its evidence fingerprint stay in the log (the ``Transition``)."""
     check_drive(user)
     reason = reason.strip()
     if not reason:
@@ -306,6 +313,13 @@ def assessment_reopen(*, assessment_id: int, user, reason: str) -> Assessment:
     round_obj = assessment.criteria_set.round
     if round_obj.stage != Stage.SELF_ASSESSMENT:
         raise NotAllowed(_("A submission can be reopened only while self-assessment is open."))
+    if round_obj.deadline_passed():
+        raise NotAllowed(
+            _(
+                "The self-assessment deadline has passed: the unit could not change anything. "
+                "Extend the deadline of the round first."
+            )
+        )
     if assessment.status != AssessmentStatus.SUBMITTED:
         raise NotAllowed(
             _("%(unit)s has not submitted its self-assessment: there is nothing to reopen.")
@@ -314,7 +328,14 @@ def assessment_reopen(*, assessment_id: int, user, reason: str) -> Assessment:
     assessment.set_status(
         AssessmentStatus.DRAFT,
         user,
-        note=_("Reopened: %(reason)s") % {"reason": reason},
+        note=_("Reopened: %(reason)s (submitted %(at)s, evidence fingerprint %(fingerprint)s)")
+        % {
+            "reason": reason,
+            "at": date_format(timezone.localtime(assessment.submitted_at), "SHORT_DATETIME_FORMAT")
+            if assessment.submitted_at
+            else "—",
+            "fingerprint": assessment.evidence_fingerprint or "—",
+        },
         submitted_at=None,
         evidence_fingerprint="",
     )

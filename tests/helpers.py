@@ -26,10 +26,12 @@ def database_state(include_users: bool = False) -> dict:
 
 
 class _FormReader(HTMLParser):
-    """The fields a browser would post from the first ``<form method=post>`` of a page."""
+    """The fields a browser would post from the first ``<form method=post>`` of a page (or the
+    one with ``form_id``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, form_id: str | None = None) -> None:
         super().__init__()
+        self.form_id = form_id
         self.fields: list[tuple[str, str]] = []
         self._in_form = False
         self._done = False
@@ -44,7 +46,7 @@ class _FormReader(HTMLParser):
         if self._done:
             return
         if tag == "form" and (attrs.get("method") or "").lower() == "post":
-            self._in_form = True
+            self._in_form = self.form_id is None or attrs.get("id") == self.form_id
         if not self._in_form:
             return
         name = attrs.get("name")
@@ -82,8 +84,9 @@ class _FormReader(HTMLParser):
             self._text.append(data)
 
 
-def form_fields(html: str) -> list[tuple[str, str]]:
-    """The (name, value) pairs the first POST form of ``html`` would send as it stands."""
-    reader = _FormReader()
+def form_fields(html: str, form_id: str | None = None) -> list[tuple[str, str]]:
+    """The (name, value) pairs the first POST form of ``html`` (or the form ``form_id``) would
+    send as it stands."""
+    reader = _FormReader(form_id)
     reader.feed(html)
     return reader.fields

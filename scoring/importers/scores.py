@@ -140,14 +140,15 @@ def _check_kind(row, criterion, problems, not_applicable: bool) -> None:
             problems.add(
                 row.number,
                 column,
-                _("only a target leaf takes a figure; %(code)s is %(kind)s")
+                _("only a target leaf takes a figure; %(code)s is of kind “%(kind)s”")
                 % {"code": criterion.code, "kind": label},
             )
     if row["self_score"] and kind in (Kind.AGENCY, Kind.SURVEY, Kind.PENALTY):
         problems.add(
             row.number,
             "self_score",
-            _("%(kind)s leaves are not self-assessed: leave it empty") % {"kind": label},
+            _("%(code)s (%(kind)s) takes no self score: leave it empty")
+            % {"code": criterion.code, "kind": label},
         )
     if criterion.sipas_element and row["final_score"] and not not_applicable:
         problems.add(

@@ -410,3 +410,158 @@ def test_the_set_has_the_criteria_file_of_the_docs(run, write):
     assert outcome.status == 0, outcome.err
     kinds = set(CriteriaSet.objects.get(round__year=2023).criteria.values_list("kind", flat=True))
     assert {"agency", "target", "survey", "self"} <= kinds
+
+
+# Found by the docs audit ---------------------------------------------------------------------
+
+
+def test_the_admin_adds_a_target_leaf_only_with_its_rule(login, cast, run, write):
+    assert (
+        run("import_criteria", write("c.csv", CRITERIA), year=2025, group="departments").status == 0
+    )
+    criteria_set = CriteriaSet.objects.get(round__year=2025)
+    field = criteria_set.criteria.get(code="1")
+    client = login(cast["secretariat"])
+    data = {
+        "criteria_set": criteria_set.pk,
+        "parent": field.pk,
+        "code": "1.9",
+        "title": "Tỷ lệ hồ sơ số hóa",
+        "max_points": "1",
+        "kind": "target",
+        "direction": "higher",
+    }
+    before = database_state()
+    response = client.post("/admin/scoring/criterion/add/", data)
+    assert response.status_code == 200  # the form says what is missing; no 500
+    assert database_state() == before
+    response = client.post(
+        "/admin/scoring/criterion/add/", {**data, "rule": "steps", "steps": "90:2"}
+    )
+    assert response.status_code == 200  # a step worth more than the leaf
+    assert database_state() == before
+    response = client.post(
+        "/admin/scoring/criterion/add/",
+        {**data, "rule": "proportional", "target": "80", "unit_label": "%"},
+    )
+    assert response.status_code == 302
+    added = criteria_set.criteria.get(code="1.9")
+    assert (added.rule, added.target, added.points_for(D("40"))) == (
+        "proportional",
+        D("80.00"),
+        D("0.50"),
+    )
+
+
+def test_copying_a_set_keeps_its_rules_and_sipas_elements(cast, run, write):
+    assert (
+        run("import_criteria", write("c.csv", CRITERIA), year=2025, group="departments").status == 0
+    )
+    source = Round.objects.get(year=2025)
+    workflow.round_copy_sets(round_id=source.pk, year=2026, user=cast["secretariat"])
+    copied = Criterion.objects.filter(criteria_set__round__year=2026)
+    assert copied.get(code="1.4").steps == "95:2;90:1.5;80:1"
+    assert copied.get(code="1.3").target == D("30.00")
+    assert copied.get(code="2.1").sipas_element == "access"
+
+
+def test_saving_the_appraisal_never_verifies_a_figure_unseen(login, cast, round_876):
+    workflow.assessment_save_self(
+        assessment_id=round_876.pk,
+        user=cast["staff_a"],
+        leaves=[workflow.SelfInput(leaf("1.3").pk, None, "Báo cáo", figure=D("42.4"))],
+    )
+    set_stage(Stage.APPRAISAL_1)
+    client = login(cast["appraiser_1"])
+    url = f"/admin/scoring/assessment/{round_876.pk}/appraise/"
+    page = client.get(url).content.decode()
+    score = Score.objects.get(assessment=round_876, criterion=leaf("1.3"))
+    assert f'name="figure_{score.pk}" value=' not in page  # empty: only this round's figure
+    from tests.helpers import form_fields
+
+    fields = dict(form_fields(page, "appraisal"))
+    fields[f"value_{Score.objects.get(assessment=round_876, criterion=leaf('1.2')).pk}"] = "1"
+    assert client.post(url, fields).status_code == 302
+    score.refresh_from_db()
+    assert score.figure_1 is None and score.appraisal_1 is None
+
+
+def test_the_preview_names_units_without_the_sipas_their_leaves_need(login, cast, run, write):
+    load(
+        run,
+        write,
+        sipas="unit,access,procedure,civil_servants,result,feedback\nso-a,90,90,90,90,90\n",
+    )
+    criteria_set = CriteriaSet.objects.get(round__year=2023)
+    page = login(cast["secretariat"]).get(f"/admin/scoring/criteriaset/{criteria_set.pk}/preview/")
+    body = page.content.decode()
+    assert "Sở Bình" in body and "2.1" in body and "SIPAS" in body
+
+
+def test_a_member_limited_to_some_units_follows_only_those(login, cast, round_876):
+    assignment = AppraiserAssignment.objects.get(
+        user=cast["appraiser_1"], field__criteria_set__round__year=YEAR, field__code="1"
+    )
+    assignment.units.set([Unit.objects.get(code="so-b")])
+    client = login(cast["appraiser_1"])
+    board = client.get(f"/admin/scoring/round/{Round.objects.get(year=YEAR).pk}/progress/")
+    body = board.content.decode()
+    assert "Sở Bình" in body and "Sở An" not in body
+
+
+def test_editing_sipas_by_hand_drops_the_index_from_questionnaires(login, cast, run, write):
+    load(run, write)
+    result = SipasResult.objects.get(unit__code="so-a")
+    SipasResult.objects.filter(pk=result.pk).update(index=D("48.06"))
+    client = login(cast["secretariat"])
+    response = client.post(
+        f"/admin/scoring/sipasresult/{result.pk}/change/",
+        {
+            "round": result.round_id,
+            "group": result.group_id,
+            "unit": result.unit_id,
+            "access": "90",
+            "procedure": "90",
+            "civil_servants": "90",
+            "result": "90",
+            "feedback": "90",
+            "index": "48.06",
+        },
+    )
+    assert response.status_code == 302
+    result.refresh_from_db()
+    assert result.index is None and result.sipas_index() == D("90.00")
+
+
+def test_a_reopening_keeps_the_submission_in_the_log_and_waits_for_an_open_deadline(
+    cast, round_876
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Assessment.objects.filter(pk=round_876.pk).update(
+        status=AssessmentStatus.SUBMITTED,
+        evidence_fingerprint="ab" * 32,
+        submitted_at=timezone.now(),
+    )
+    Round.objects.filter(year=YEAR).update(
+        self_assessment_deadline=timezone.now() - timedelta(hours=1)
+    )
+    with pytest.raises(NotAllowed, match="deadline"):
+        workflow.assessment_reopen(assessment_id=round_876.pk, user=cast["secretariat"], reason="x")
+    Round.objects.filter(year=YEAR).update(
+        self_assessment_deadline=timezone.now() + timedelta(days=1)
+    )
+    workflow.assessment_reopen(assessment_id=round_876.pk, user=cast["secretariat"], reason="Thiếu")
+    note = Transition.objects.filter(assessment=round_876).first().note
+    assert "Thiếu" in note and "ab" * 32 in note
+
+
+def test_the_units_api_has_a_query_budget(client, run, write, django_assert_num_queries):
+    load(run, write)
+    assert run("publish", year=2023, group="departments").status == 0
+    # The unit's results with their publications; the newest publication (ETag); the
+    # fields; the leaves; the criteria. Flat in years and leaves.
+    with django_assert_num_queries(5):
+        assert client.get("/api/v1/units/so-a/").status_code == 200

@@ -86,7 +86,7 @@ def test_an_import_replaces_a_round_two_appraisal_and_history_keeps_it(run, writ
             HEADER + "quan-x,1.1.1,4,4,\n",
             ["row 2, column unit: quan-x belongs to group 'districts'"],
         ),
-        (HEADER + "so-a,2.1,5,5,\n", ["row 2, column self_score:", "not self-assessed"]),
+        (HEADER + "so-a,2.1,5,5,\n", ["row 2, column self_score:", "takes no self score"]),
         (
             HEADER.replace("note", "comment") + "so-a,1.1.1,4,4,x\n",
             ["row 1, column comment: unknown column"],

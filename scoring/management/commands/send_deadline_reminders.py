@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import ngettext
 
 from scoring.notifications import deadline_reminders
 
@@ -11,4 +12,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         sent = deadline_reminders()
-        self.stdout.write(f"{sent} e-mail(s) sent")
+        self.stdout.write(
+            ngettext("%(count)d e-mail sent", "%(count)d e-mails sent", sent) % {"count": sent}
+        )
