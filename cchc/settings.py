@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "simple_history",
     "scoring",
     "rankings",
+    "operations",
 ]
 
 MIDDLEWARE = [

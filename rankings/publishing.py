@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from operations.bulk import insert_rows
 from scoring import calculation
-from scoring.bulk import insert_rows
 from scoring.errors import Refused
 from scoring.models import SIPAS_ELEMENTS, CriteriaSet, Stage, Unit
 from scoring.results import NO_SCORE, group_results, sipas_results
@@ -257,7 +257,7 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
                     score.final_figure,
                 )
             )
-    # Hundreds of thousands of rows at national scale: below the ORM (scoring.bulk).
+    # Hundreds of thousands of rows at national scale: below the ORM (operations.bulk).
     insert_rows(
         PublishedField,
         ["result_id", "code", "title", "position", "points", "max_points", "index"],

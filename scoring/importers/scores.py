@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
-from scoring.bulk import db_datetime, insert_rows, record_creations
+from operations.bulk import insert_rows, new_row_values, record_creations
 from scoring.models import Assessment, Kind, Score, Unit
 
 from .base import (
@@ -162,50 +162,19 @@ def _check_kind(row, criterion, problems, not_applicable: bool) -> None:
         )
 
 
-# Every column of a new score: what the file gives, the rest as a new Score has it.
-NEW_SCORE = {
-    "self_method": "",
-    "not_applicable_requested": False,
-    "not_applicable_reason": "",
-    "appraisal_1_reason": "",
-    "explanation_requested": False,
-    "explanation": "",
-    "appraisal_2_reason": "",
-    "note": "",
-    "version": 1,
-}
-
-
 def _create(criteria_set, to_create) -> None:
-    """Insert new scores and their creation history below the ORM (3,300 × 90 rows in seconds)."""
+    """Insert new scores and their creation history below the ORM (3,300 × 90 rows in
+    seconds): the file's values, the model's defaults for every other column."""
     moment = timezone.now()
-    columns = [
-        "assessment_id",
-        "criterion_id",
-        *FIELDS[:-1],
-        *NEW_SCORE,
-        "updated_at",
-    ]
+    given = {"assessment_id", "criterion_id"}.union(*(fields for _a, _c, fields in to_create))
+    template = new_row_values(Score, dict.fromkeys(given), moment)  # the defaults, once
+    columns = list(template)
     rows = []
     for assessment_id, criterion_id, fields in to_create:
-        values = {**NEW_SCORE, **fields}
-        rows.append(
-            (
-                assessment_id,
-                criterion_id,
-                *(values[name] for name in FIELDS[:-1]),
-                *(values[name] for name in NEW_SCORE),
-                db_datetime(moment),
-            )
-        )
+        row = {**template, **fields, "assessment_id": assessment_id, "criterion_id": criterion_id}
+        rows.append(tuple(row[name] for name in columns))
     insert_rows(Score, columns, rows)
-    record_creations(
-        Score,
-        "s.assessment_id IN (SELECT id FROM scoring_assessment WHERE criteria_set_id = %s)",
-        [criteria_set.pk],
-        "import",
-        moment,
-    )
+    record_creations(Score.objects.filter(assessment__criteria_set=criteria_set), "import", moment)
 
 
 def _write(criteria_set, values, has_note) -> Report:

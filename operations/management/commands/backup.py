@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from rankings.backup import BackupError, make_backup
+from operations.backup import BackupError, make_backup
 
 
 class Command(BaseCommand):

@@ -55,7 +55,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models, tran
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils.translation import gettext as _
 
-from scoring.bulk import insert_many
+from operations.bulk import insert_rows
 
 FORMAT = "cchc-backup"
 FORMAT_VERSION = 2
@@ -133,7 +133,7 @@ def _evidence_files() -> list[str]:
 
 
 def _publication_checksums() -> list[list]:
-    from .models import Publication
+    from rankings.models import Publication
 
     return [
         list(row)
@@ -799,10 +799,10 @@ def _load_table(model, entry: dict, handle) -> None:
                 row.extend(defaults)
         page.extend(block)
         if len(page) >= PAGE:
-            insert_many(model, columns, page)
+            insert_rows(model, columns, page)
             rows += len(page)
             page = []
-    insert_many(model, columns, page)
+    insert_rows(model, columns, page)
     rows += len(page)
     if rows != entry["rows"]:
         raise _damaged(member)
@@ -841,8 +841,8 @@ def _save_file(entry: dict, handle, written: list[str]) -> None:
 
 
 def _verify(manifest: dict) -> None:
-    from .models import Publication
-    from .publishing import publication_checksum
+    from rankings.models import Publication
+    from rankings.publishing import publication_checksum
 
     counts = _counts()
     for label, count in manifest["counts"].items():
