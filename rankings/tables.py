@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from scoring.calculation import quantize
 from scoring.templatetags.cchc_tags import change
 
 CHANGE = pgettext_lazy("difference from last year", "Change")
@@ -40,7 +41,7 @@ class NumberColumn(tables.Column):
 
     def value(self, value):
         # Exports carry numbers; an annotated subquery may come back unquantized on SQLite.
-        return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+        return None if value is None else quantize(Decimal(value))
 
 
 class RankingTable(tables.Table):

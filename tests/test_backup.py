@@ -30,8 +30,8 @@ from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import translation
 
-from operations.backup import BackupError, make_backup, restore_backup
 from operations import backup
+from operations.backup import BackupError, make_backup, restore_backup
 from rankings.models import Publication
 from rankings.publishing import publication_checksum
 from scoring import workflow

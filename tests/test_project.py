@@ -135,7 +135,7 @@ def test_the_vietnamese_catalogue_is_complete_and_compiled():
 )
 def test_every_string_of_the_ui_is_in_the_catalogue(tmp_path):
     """makemessages on a copy of the code finds no string the catalogue lacks."""
-    for name in ("manage.py", "cchc", "scoring", "rankings", "templates", "locale"):
+    for name in ("manage.py", "cchc", "scoring", "rankings", "operations", "templates", "locale"):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(

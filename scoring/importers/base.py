@@ -15,12 +15,13 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from scoring.calculation import quantize
 from scoring.errors import Refused
 from scoring.validators import control_character
 
@@ -560,7 +561,7 @@ def parse_decimal(
     if abs(raw) > largest:
         problems.add(row.number, column, _("%(value)s is too large") % {"value": text})
         return None
-    value = raw.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    value = quantize(raw)  # half-up to two decimals, like every number
     if value < minimum:
         if minimum == 0:
             message = _("%(value)s is negative; it must be 0 or more") % {"value": text}

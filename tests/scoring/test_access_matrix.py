@@ -186,8 +186,14 @@ def posts(url: str, shown: dict[str, str]) -> list[dict]:
         )
         pks = [str(pk) for pk in model_admin.model._default_manager.values_list("pk", flat=True)]
         return [
-            {"action": action, "_selected_action": pks, "post": "yes", "confirmed": "yes"}
-            for action in ("delete_selected", "open_next_stage", "copy_to_next_year")
+            {
+                "action": action,
+                "_selected_action": pks,
+                "post": "yes",
+                "confirmed": "yes",
+                "reason": "sửa",
+            }
+            for action in ("delete_selected", "open_next_stage", "copy_to_next_year", "reopen")
         ]
     return [hostile([*object_fields(url), *form_fields(shown.get(url, ""))])]
 
