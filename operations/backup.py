@@ -56,6 +56,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils.translation import gettext as _
 
 from operations.bulk import insert_rows
+from scoring.errors import Refused
 
 FORMAT = "cchc-backup"
 FORMAT_VERSION = 2
@@ -70,7 +71,7 @@ BLOCK = 1 << 18  # bytes read or written at once: memory is a few times this and
 COMPRESSION = 6
 
 
-class BackupError(Exception):
+class BackupError(Refused):
     """A backup that cannot be made or restored; the message says why. Nothing was written."""
 
 

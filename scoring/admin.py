@@ -25,6 +25,7 @@ from .models import (
     Band,
     CriteriaSet,
     Criterion,
+    Direction,
     Evidence,
     Kind,
     Membership,
@@ -258,9 +259,14 @@ class CriterionForm(forms.ModelForm):
         self._check_rule(data)
         return data
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["direction"].required = False  # higher is better unless said otherwise
+
     def _check_rule(self, data) -> None:
         """A target leaf's rule as import_criteria checks it; nothing of it on other leaves
         (the model's constraints then hold)."""
+        data["direction"] = data.get("direction") or Direction.HIGHER
         if data.get("kind") != Kind.TARGET:
             data.update(target=None, rule="", steps="", unit_label="")
         elif not data.get("rule"):
