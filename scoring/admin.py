@@ -261,7 +261,8 @@ class CriterionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["direction"].required = False  # higher is better unless said otherwise
+        if "direction" in self.fields:  # absent from a read-only view
+            self.fields["direction"].required = False  # higher is better unless said otherwise
 
     def _check_rule(self, data) -> None:
         """A target leaf's rule as import_criteria checks it; nothing of it on other leaves

@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -46,7 +46,11 @@ def clean_evidence_file(upload) -> None:
         )
     if upload.size == 0:
         raise ValidationError(_("The file %(name)s is empty.") % {"name": upload.name})
-    name = get_valid_filename(upload.name.replace("\\", "/").rsplit("/", 1)[-1])[:150] or "file"
+    try:
+        name = get_valid_filename(upload.name.replace("\\", "/").rsplit("/", 1)[-1])[:150]
+    except SuspiciousFileOperation:  # nothing usable left of the name ("/", "..")
+        name = ""
+    name = name or "file"
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in EVIDENCE_TYPES:
         raise ValidationError(
