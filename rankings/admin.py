@@ -13,7 +13,7 @@ from scoring.models import CriteriaSet
 from scoring.results import group_results
 
 from .models import Publication
-from .publishing import PublishRefused, publish, stage_refusal
+from .publishing import PublishRefused, outdated_by, publish, stage_refusal
 
 
 class PublishForm(forms.Form):
@@ -97,6 +97,15 @@ class PublicationAdmin(admin.ModelAdmin):
                         request,
                         _("Published %(publication)s.") % {"publication": publication},
                     )
+                    for later in outdated_by(publication):
+                        messages.warning(
+                            request,
+                            _(
+                                "%(later)s compares with an older version of this table: "
+                                "re-publish it with a reason to update its changes."
+                            )
+                            % {"later": later},
+                        )
                     return redirect(
                         reverse("admin:rankings_publication_change", args=[publication.pk])
                     )

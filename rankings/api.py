@@ -54,6 +54,8 @@ def _header(publication: Publication) -> dict:
         "group_name": publication.group_name,
         "version": publication.version,
         "published_at": timezone.localtime(publication.published_at).isoformat(),
+        "baseline_version": publication.baseline_version,
+        "baseline_outdated": publication.baseline_outdated(),
         "versions": [
             {
                 "version": version.version,
@@ -63,6 +65,15 @@ def _header(publication: Publication) -> dict:
             }
             for version in versions
         ],
+    }
+
+
+def _comparison(row) -> dict:
+    """What a result's change is measured against (docs/calculation.md, 9. Change)."""
+    return {
+        "previous_index": money(row.previous_index),
+        "change_basis": row.change_basis or None,
+        "compared_with": list(row.compared_with),
     }
 
 
@@ -119,6 +130,7 @@ def _rankings(publication: Publication) -> JsonResponse:
                     "band": result.band_code,
                     "band_label": result.band_label,
                     "change": money(result.change),
+                    **_comparison(result),
                     "fields": [
                         {
                             "code": field.code,
@@ -160,6 +172,7 @@ def _sipas(publication: Publication) -> JsonResponse:
                     "name": row.unit_name,
                     "index": money(row.index),
                     "change": money(row.change),
+                    **_comparison(row),
                     "elements": {name: money(getattr(row, name)) for name in SIPAS_ELEMENTS},
                 }
                 for row in rows
@@ -247,6 +260,7 @@ def _unit(code: str, results: list[PublishedResult]) -> JsonResponse:
                     "band": r.band_code,
                     "band_label": r.band_label,
                     "change": money(r.change),
+                    **_comparison(r),
                     "fields": [
                         {
                             "code": f.code,

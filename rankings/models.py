@@ -62,6 +62,11 @@ class Publication(models.Model):
     sipas_average = models.DecimalField(_("average SIPAS"), **PERCENT, null=True, blank=True)
     bonus_cap = models.DecimalField(_("bonus cap"), **POINTS)
     penalty_cap = models.DecimalField(_("penalty cap"), **POINTS)
+    # The version of last year's publication of the group that the changes compare with.
+    baseline_version = models.PositiveIntegerField(_("baseline version"), null=True, blank=True)
+    # What the checksum covers: 1 for publications made before comparisons were recorded (their
+    # checksum stays valid), 2 with the baseline and every result's comparison.
+    checksum_format = models.PositiveSmallIntegerField(default=2)
 
     objects = PublicationQuerySet.as_manager()
 
@@ -85,6 +90,15 @@ class Publication(models.Model):
     def previous_year(self) -> Publication | None:
         """The latest version of the same group's publication of the year before, or None."""
         return Publication.objects.current(self.year - 1, self.group_code)
+
+    def baseline_outdated(self, latest_before: Publication | None = None) -> bool:
+        """Last year's publication of the group has a newer version than the one the changes
+        compare with, or was first published after this one (``latest_before``: that latest
+        version, when the caller has it)."""
+        latest = latest_before if latest_before is not None else self.previous_year()
+        if latest is None:
+            return False
+        return self.baseline_version is None or latest.version > self.baseline_version
 
     def criteria_changes(self, criteria: list[PublishedCriterion] | None = None) -> dict:
         """What changed in the criteria since last year's publication of the group: leaves
@@ -193,6 +207,9 @@ class PublishedResult(models.Model):
     band_label = models.CharField(max_length=100, blank=True)
     previous_index = models.DecimalField(**PERCENT, null=True, blank=True)
     change = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    # own, predecessor or merged (scoring.calculation.Basis); empty: nothing to compare with.
+    change_basis = models.CharField(max_length=20, blank=True)
+    compared_with = models.JSONField(default=list, blank=True)  # unit codes
 
     objects = PublishedResultQuerySet.as_manager()
 
@@ -255,7 +272,10 @@ class PublishedSipas(models.Model):
     civil_servants = models.DecimalField(**PERCENT)
     result = models.DecimalField(**PERCENT)
     feedback = models.DecimalField(**PERCENT)
+    previous_index = models.DecimalField(**PERCENT, null=True, blank=True)
     change = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    change_basis = models.CharField(max_length=20, blank=True)
+    compared_with = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["publication", "position"]

@@ -19,8 +19,12 @@ Every file is CSV, UTF-8, comma-separated, with a header row; decimals use "." a
 Only published results are included (the latest version of each group).
 
 rankings-<group>.csv   one row per unit: year, group, version, rank, unit (code), name, points,
-                       max_points, index, band (code), band_label, change (from last year's
-                       published index; empty when there is nothing to compare with)
+                       max_points, index, band (code), band_label, change (index minus
+                       previous_index; empty when there is nothing to compare with),
+                       previous_index, change_basis (own: the unit's own index last year;
+                       predecessor: the one unit it took over; merged: the mean of the
+                       units it was formed from, itself included; empty: nothing to compare
+                       with), compared_with (the unit codes compared with, separated by ";")
 fields-<group>.csv     one row per unit and field: unit, field (code), title, points, max_points,
                        index (empty for a field of only bonus or penalty points)
 leaves-<group>.csv     one row per unit and leaf: unit, criterion (code), title, kind
@@ -34,8 +38,11 @@ criteria-<group>.csv   the criteria tree: code, parent, title, max_points, kind,
                        unit_label; sipas_element for a survey leaf fed from SIPAS
 bands-<group>.csv      the classification: code, label, min_index (inclusive lower bound)
 sipas-<group>.csv      one row per unit: rank, unit, name, index, access, procedure,
-                       civil_servants, result, feedback, change
-versions.csv           every publication: group, version, published_at, reason, checksum
+                       civil_servants, result, feedback, change, previous_index,
+                       change_basis, compared_with (as in rankings-<group>.csv)
+versions.csv           every publication: group, version, published_at, reason, checksum,
+                       baseline_version (the version of last year's table the changes
+                       compare with)
 
 The rules of calculation: see the methodology page of each year and group.
 """
@@ -67,9 +74,12 @@ def open_data_zip(year: int, publications: list[Publication]) -> bytes:
                             "band",
                             "band_label",
                             "change",
+                            "previous_index",
+                            "change_basis",
+                            "compared_with",
                         ),
                         *(
-                            (year, code, publication.version, *row)
+                            (year, code, publication.version, *row[:-1], ";".join(row[-1]))
                             for row in publication.results.order_by("position").values_list(
                                 "rank",
                                 "unit_code",
@@ -80,6 +90,9 @@ def open_data_zip(year: int, publications: list[Publication]) -> bytes:
                                 "band_code",
                                 "band_label",
                                 "change",
+                                "previous_index",
+                                "change_basis",
+                                "compared_with",
                             )
                         ),
                     ]
@@ -198,17 +211,36 @@ def open_data_zip(year: int, publications: list[Publication]) -> bytes:
                     ]
                 ),
             )
-            sipas_rows = list(
-                publication.sipas.order_by("position").values_list(
-                    "rank", "unit_code", "unit_name", "index", *SIPAS_ELEMENTS, "change"
+            sipas_rows = [
+                (*row[:-1], ";".join(row[-1]))
+                for row in publication.sipas.order_by("position").values_list(
+                    "rank",
+                    "unit_code",
+                    "unit_name",
+                    "index",
+                    *SIPAS_ELEMENTS,
+                    "change",
+                    "previous_index",
+                    "change_basis",
+                    "compared_with",
                 )
-            )
+            ]
             if sipas_rows:
                 bundle.writestr(
                     f"sipas-{code}.csv",
                     csv_bytes(
                         [
-                            ("rank", "unit", "name", "index", *SIPAS_ELEMENTS, "change"),
+                            (
+                                "rank",
+                                "unit",
+                                "name",
+                                "index",
+                                *SIPAS_ELEMENTS,
+                                "change",
+                                "previous_index",
+                                "change_basis",
+                                "compared_with",
+                            ),
                             *sipas_rows,
                         ]
                     ),
@@ -217,7 +249,14 @@ def open_data_zip(year: int, publications: list[Publication]) -> bytes:
             "versions.csv",
             csv_bytes(
                 [
-                    ("group", "version", "published_at", "reason", "checksum"),
+                    (
+                        "group",
+                        "version",
+                        "published_at",
+                        "reason",
+                        "checksum",
+                        "baseline_version",
+                    ),
                     *(
                         (
                             p.group_code,
@@ -225,6 +264,7 @@ def open_data_zip(year: int, publications: list[Publication]) -> bytes:
                             timezone.localtime(p.published_at).isoformat(),
                             p.reason,
                             p.checksum,
+                            p.baseline_version,
                         )
                         for p in Publication.objects.filter(year=year).order_by(
                             "group_code", "version"

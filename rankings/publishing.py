@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -40,25 +39,44 @@ class PublishRefused(Refused):
         super().__init__("\n".join(problems))
 
 
-def _previous_indices(year: int, units: list[Unit], attribute: str) -> dict[int, Decimal | None]:
-    """Unit id → the index it is compared with: last year's latest publications
-    (docs/calculation.md, 9. Change)."""
+def _comparisons(year: int, units: list[Unit], model) -> dict[int, calculation.Comparison]:
+    """Unit id → what it is compared with (docs/calculation.md, 9. Change): last year's latest
+    publications as they stand now, and only the successor links dated within ``year``, so that
+    re-publishing an older year never picks up a later merge. ``model``: PublishedResult for
+    the PAR Index, PublishedSipas for SIPAS."""
     last_year = Publication.objects.latest_versions().filter(year=year - 1)
-    model = PublishedResult if attribute == "results" else PublishedSipas
-    published = dict(
-        model.objects.filter(publication__in=last_year).values_list("unit_id", "index")
-    )
-    predecessors: dict[int, list[int]] = {}
-    for pk, successor_id in Unit.objects.filter(successor__in=units).values_list(
-        "pk", "successor_id"
-    ):
-        predecessors.setdefault(successor_id, []).append(pk)
-    return {
-        unit.pk: calculation.previous_index(
-            published.get(unit.pk), [published.get(pk) for pk in predecessors.get(unit.pk, [])]
+    published = {
+        unit_id: (code, index)
+        for unit_id, code, index in model.objects.filter(publication__in=last_year).values_list(
+            "unit_id", "unit_code", "index"
         )
-        for unit in units
     }
+    took_over: dict[int, list[int]] = {}
+    for successor_id, predecessor_id in Unit.successors.through.objects.filter(
+        to_unit__in=units, from_unit__dissolved_on__year=year
+    ).values_list("to_unit_id", "from_unit_id"):
+        took_over.setdefault(successor_id, []).append(predecessor_id)
+    comparisons = {}
+    for unit in units:
+        own = published.get(unit.pk)
+        predecessors = [published[pk] for pk in took_over.get(unit.pk, []) if pk in published]
+        comparisons[unit.pk] = calculation.comparison(
+            unit.code, own[1] if own else None, predecessors
+        )
+    return comparisons
+
+
+def outdated_by(publication: Publication) -> list[Publication]:
+    """The next year's publications of the same group that compare with an older version of
+    this one (an erratum, or this year published after the next): to re-publish with a
+    reason."""
+    return [
+        later
+        for later in Publication.objects.latest_versions().filter(
+            year=publication.year + 1, group_code=publication.group_code
+        )
+        if later.baseline_version != publication.version
+    ]
 
 
 def stage_refusal(round_obj) -> str | None:
@@ -154,9 +172,10 @@ def publish(
 def _write(results, criteria_set, latest, reason, published_at, user) -> Publication:
     year = criteria_set.round.year
     units = [row.unit for row in results.rows]
-    previous = _previous_indices(year, units, "results")
+    previous = _comparisons(year, units, PublishedResult)
     sipas = sipas_results(criteria_set.round, criteria_set.group_id)
-    sipas_previous = _previous_indices(year, [row.unit for row in sipas], "sipas")
+    sipas_previous = _comparisons(year, [row.unit for row in sipas], PublishedSipas)
+    baseline = Publication.objects.current(year - 1, criteria_set.group.code)
     leaves = results.leaves
     fields = results.fields
     by_id = {c.pk: c for c in results.criteria}
@@ -181,6 +200,7 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
         sipas_average=calculation.average([row.index for row in sipas]),
         bonus_cap=bonus_cap,
         penalty_cap=penalty_cap,
+        baseline_version=baseline.version if baseline else None,
     )
     PublishedBand.objects.bulk_create(
         PublishedBand(publication=publication, code=b.code, label=b.label, min_index=b.min_index)
@@ -220,8 +240,10 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
             index=row.result.index,
             band_code=row.band.code if row.band else "",
             band_label=row.band.label if row.band else "",
-            previous_index=previous[row.unit.pk],
-            change=calculation.change(row.result.index, previous[row.unit.pk]),
+            previous_index=previous[row.unit.pk].previous_index,
+            change=calculation.change(row.result.index, previous[row.unit.pk].previous_index),
+            change_basis=previous[row.unit.pk].basis or "",
+            compared_with=list(previous[row.unit.pk].compared_with),
         )
         for position, row in enumerate(results.rows, start=1)
     )
@@ -287,7 +309,10 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
             position=position,
             rank=row.rank,
             index=row.index,
-            change=calculation.change(row.index, sipas_previous[row.unit.pk]),
+            previous_index=sipas_previous[row.unit.pk].previous_index,
+            change=calculation.change(row.index, sipas_previous[row.unit.pk].previous_index),
+            change_basis=sipas_previous[row.unit.pk].basis or "",
+            compared_with=list(sipas_previous[row.unit.pk].compared_with),
             **row.elements,
         )
         for position, row in enumerate(sipas, start=1)
@@ -346,7 +371,7 @@ def publication_payload(publication: Publication) -> dict:
         if self_figure is not None or figure is not None:
             values += [self_figure, figure]
         leaves.append(tuple(values))
-    return {
+    payload = {
         "year": publication.year,
         "group": publication.group_code,
         "version": publication.version,
@@ -368,3 +393,18 @@ def publication_payload(publication: Publication) -> dict:
             publication.sipas.values_list("unit_code", "rank", "index", *SIPAS_ELEMENTS, "change")
         ),
     }
+    if publication.checksum_format >= 2:
+        payload["baseline_version"] = publication.baseline_version
+        payload["comparisons"] = [
+            list(row)
+            for row in publication.results.values_list(
+                "unit_code", "previous_index", "change_basis", "compared_with"
+            )
+        ]
+        payload["sipas_comparisons"] = [
+            list(row)
+            for row in publication.sipas.values_list(
+                "unit_code", "previous_index", "change_basis", "compared_with"
+            )
+        ]
+    return payload

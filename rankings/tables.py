@@ -44,6 +44,20 @@ class NumberColumn(tables.Column):
         return None if value is None else quantize(Decimal(value))
 
 
+def change_cell(value, record):
+    """The change, with a mark linking to how it was measured when that is not the unit's own
+    index of last year (a predecessor's, or the mean of merged units')."""
+    cell = change(value)
+    if record.change_basis in ("predecessor", "merged"):
+        return format_html(
+            '{} <sup><a href="#vs-{}" title="{}">*</a></sup>',
+            cell,
+            record.unit_code,
+            _("How this change is measured"),
+        )
+    return cell
+
+
 class RankingTable(tables.Table):
     rank = tables.Column(verbose_name=_("Rank"), attrs=NUM)
     unit_name = tables.Column(
@@ -55,6 +69,9 @@ class RankingTable(tables.Table):
     index = NumberColumn(verbose_name=_("Index"))
     band_label = tables.Column(verbose_name=_("Band"), order_by=("index",))
     change = tables.Column(verbose_name=CHANGE, attrs=NUM)
+    previous_index = NumberColumn(verbose_name="previous_index", visible=False)
+    change_basis = tables.Column(verbose_name="change_basis", visible=False)
+    compared_with = tables.Column(verbose_name="compared_with", visible=False, orderable=False)
 
     class Meta:
         orderable = True
@@ -66,8 +83,11 @@ class RankingTable(tables.Table):
     def render_band_label(self, value, record):
         return band_badge(record.band_code, value)
 
-    def render_change(self, value):
-        return change(value)
+    def render_change(self, value, record):
+        return change_cell(value, record)
+
+    def value_compared_with(self, value):
+        return ";".join(value or ())
 
     def value_change(self, value):
         return value
@@ -107,6 +127,9 @@ class SipasTable(tables.Table):
     result = NumberColumn(verbose_name=_("Result"))
     feedback = NumberColumn(verbose_name=_("Feedback"))
     change = tables.Column(verbose_name=CHANGE, attrs=NUM)
+    previous_index = NumberColumn(verbose_name="previous_index", visible=False)
+    change_basis = tables.Column(verbose_name="change_basis", visible=False)
+    compared_with = tables.Column(verbose_name="compared_with", visible=False, orderable=False)
 
     class Meta:
         orderable = True
@@ -114,8 +137,11 @@ class SipasTable(tables.Table):
         attrs = {"class": "ranking"}
         template_name = "rankings/_table.html"
 
-    def render_change(self, value):
-        return change(value)
+    def render_change(self, value, record):
+        return change_cell(value, record)
 
     def value_change(self, value):
         return value
+
+    def value_compared_with(self, value):
+        return ";".join(value or ())

@@ -120,6 +120,29 @@ def home(request):
 # Ranking table ----------------------------------------------------------------------------------
 
 
+def _comparison_notes(publication: Publication, records, model) -> list[dict]:
+    """For the units on the page whose change is not measured against their own index of last
+    year: against which units it is, with their names and indices then (one query)."""
+    noted = [r for r in records if r.change_basis in ("predecessor", "merged")]
+    if not noted:
+        return []
+    codes = {code for r in noted for code in r.compared_with}
+    before = {
+        code: (name, index)
+        for code, name, index in model.objects.filter(
+            publication__in=Publication.objects.latest_versions().filter(year=publication.year - 1),
+            unit_code__in=codes,
+        ).values_list("unit_code", "unit_name", "index")
+    }
+    return [
+        {
+            "record": r,
+            "units": [(code, *before.get(code, (code, None))) for code in r.compared_with],
+        }
+        for r in noted
+    ]
+
+
 def _configure(request, table, name: str, *, sheet: str):
     """Sort and paginate the table from the (cleaned) query; with ``?_export=csv|xlsx`` return
     the whole table (same sort and filter, every page) as a file, else None. A sort that names
@@ -186,11 +209,16 @@ def ranking(request, year: int, group: str):
             limits=[(b.min_index, b.label) for b in bands if b.min_index > 0],
         )
         navigation = Publication.objects.navigation()
+        previous = publication.previous_year()
         return render(
             request,
             "rankings/ranking.html",
             {
                 "publication": publication,
+                "notes": _comparison_notes(
+                    publication, [row.record for row in rows], PublishedResult
+                ),
+                "baseline": previous if publication.baseline_outdated(previous) else None,
                 "table": table,
                 "filter": band_filter,
                 "chart": chart,
@@ -229,6 +257,8 @@ def sipas(request, year: int, group: str):
         if export is not None:
             return export
         rows = list(table.paginated_rows)
+        previous = publication.previous_year()
+        notes = _comparison_notes(publication, [row.record for row in rows], PublishedSipas)
         chart = charts.ranking_bars(
             [
                 {
@@ -251,6 +281,8 @@ def sipas(request, year: int, group: str):
                 "chart": chart,
                 "navigation": Publication.objects.navigation(),
                 "elements": SIPAS_ELEMENTS,
+                "notes": notes,
+                "baseline": previous if publication.baseline_outdated(previous) else None,
             },
         )
 
@@ -273,13 +305,33 @@ def _field_averages(publication: Publication) -> dict[str, object]:
     }
 
 
+def _lineage(unit: Unit, latest) -> dict:
+    """The unit's story from the register: the units it was formed from (with the day and each
+    one's last published index) and, when it ceased, the day, why, and its successors. Two
+    queries."""
+    predecessors = list(unit.predecessors.order_by("name"))
+    last = {}
+    for unit_id, year, index in (
+        PublishedResult.objects.filter(unit__in=predecessors, publication__in=latest)
+        .order_by("publication__year")
+        .values_list("unit_id", "publication__year", "index")
+    ):
+        last[unit_id] = (year, index)
+    formed_on = max((p.dissolved_on for p in predecessors if p.dissolved_on), default=None)
+    return {
+        "formed_on": formed_on,
+        "predecessors": [(p, *last.get(p.pk, (None, None))) for p in predecessors],
+        "successors": list(unit.successors.all()),
+    }
+
+
 @published_page("year")
 def unit(request, unit: str):
     """One unit over the years: index, rank and band (a line chart), SIPAS, the fields against
     the group average, every leaf of the chosen year with the council's public notes, the points
     missing to the next band, where it lost most, and its predecessors and successor.
     Queries are flat in the number of years, units and criteria."""
-    unit_obj = get_object_or_404(Unit.objects.select_related("successor"), code=unit)
+    unit_obj = get_object_or_404(Unit, code=unit)
     latest = Publication.objects.latest_versions()
     results = list(
         PublishedResult.objects.filter(unit=unit_obj, publication__in=latest)
@@ -330,7 +382,7 @@ def unit(request, unit: str):
                 "missing": next_band[1] if next_band else None,
                 "losses": calculation.largest_losses(fields),
                 "sipas_rows": sipas_rows,
-                "predecessors": list(unit_obj.predecessors.order_by("name")),
+                **_lineage(unit_obj, latest),
                 "line": charts.index_line(
                     [(r.publication.year, r.index) for r in results],
                     title=_("Index of %(unit)s over the years") % {"unit": name},

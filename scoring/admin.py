@@ -47,13 +47,49 @@ class UnitGroupAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
+class UnitForm(forms.ModelForm):
+    """A unit, with the day it ceased and who took it over: a successor needs the day."""
+
+    class Meta:
+        model = Unit
+        fields = [
+            "code",
+            "name",
+            "short_name",
+            "group",
+            "dissolved_on",
+            "dissolved_reason",
+            "successors",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        successors = data.get("successors") or []
+        if successors and not data.get("dissolved_on"):
+            self.add_error(
+                "dissolved_on",
+                gettext("Give the day the unit ceased: successors take it over then."),
+            )
+        if self.instance.pk and any(unit.pk == self.instance.pk for unit in successors):
+            self.add_error("successors", gettext("A unit cannot succeed itself."))
+        return data
+
+
 @admin.register(Unit)
 class UnitAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "short_name", "group", "successor"]
-    list_filter = ["group"]
-    list_select_related = ["group", "successor"]
+    form = UnitForm
+    list_display = ["name", "code", "short_name", "group", "dissolved_on", "successor_list"]
+    list_filter = ["group", "dissolved_on"]
+    list_select_related = ["group"]
     search_fields = ["code", "name", "short_name"]
-    autocomplete_fields = ["successor"]
+    autocomplete_fields = ["successors"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("successors")
+
+    @admin.display(description=_("successors"))
+    def successor_list(self, obj):
+        return ", ".join(unit.name for unit in obj.successors.all()) or "—"
 
 
 @admin.register(Round)

@@ -393,17 +393,44 @@ def change(current: Decimal, previous: Decimal | None) -> Decimal | None:
     return None if previous is None else quantize(current - previous)
 
 
-def previous_index(own: Decimal | None, predecessors: Sequence[Decimal | None]) -> Decimal | None:
-    """Which of last year's published indices a unit is compared with (docs/calculation.md).
+class Basis(StrEnum):
+    """What a unit's change from last year is measured against."""
 
-    ``own`` is the unit's own index last year, ``predecessors`` those of the units it took over
-    (None where such a unit was not ranked last year). A unit ranked on its own last year that
-    took over nobody ranked: its own index. A unit that took over exactly one ranked unit and was
-    not ranked itself: that unit's index. A new unit, or one formed from several ranked units
-    (itself included): nothing to compare with.
-    """
-    known = [value for value in (own, *predecessors) if value is not None]
-    return known[0] if len(known) == 1 else None
+    OWN = "own"  # its own index last year
+    PREDECESSOR = "predecessor"  # the one unit it took over this year
+    MERGED = "merged"  # the mean of two or more: itself and the units it took over
+
+
+@dataclass(frozen=True)
+class Comparison:
+    previous_index: Decimal | None
+    basis: str | None  # a Basis, or None when there is nothing to compare with
+    compared_with: tuple[str, ...]  # the codes of the units whose indices were used
+
+
+NOTHING_TO_COMPARE = Comparison(None, None, ())
+
+
+def comparison(
+    code: str, own: Decimal | None, predecessors: Iterable[tuple[str, Decimal | None]]
+) -> Comparison:
+    """What a unit is compared with (docs/calculation.md, 9. Change): ``own`` is its own
+    published index last year (None when it was not ranked), ``predecessors`` the (code, index)
+    of the units it took over during this year (index None where such a unit was not ranked).
+
+    Ranked last year under its own code and took over no ranked unit: its own index (``own``).
+    Not ranked, took over exactly one ranked unit: that unit's index (``predecessor``). Two or
+    more ranked among itself and the units it took over: the mean of their indices, rounded
+    half-up (``merged``). Nothing ranked: nothing to compare with."""
+    ranked = [(code, own)] if own is not None else []
+    ranked += sorted((c, index) for c, index in predecessors if index is not None)
+    if not ranked:
+        return NOTHING_TO_COMPARE
+    codes = tuple(c for c, _index in ranked)
+    if len(ranked) >= 2:
+        return Comparison(average([index for _c, index in ranked]), Basis.MERGED, codes)
+    basis = Basis.OWN if own is not None else Basis.PREDECESSOR
+    return Comparison(ranked[0][1], basis, codes)
 
 
 def sipas_index(elements: Mapping[str, Decimal]) -> Decimal:

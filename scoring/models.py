@@ -54,7 +54,9 @@ class UnitGroup(models.Model):
 
 
 class Unit(models.Model):
-    """An agency or locality that is scored. ``successor`` is the unit that took it over."""
+    """An agency or locality that is scored. ``dissolved_on`` is the day it ceased (a merger, a
+    split, the end of the district level); ``successors`` the unit(s) that took it over then
+    (several for a split, none when nothing took it over)."""
 
     code = models.SlugField(_("code"), max_length=100, unique=True)
     name = models.CharField(_("name"), max_length=255, validators=[validate_single_line])
@@ -64,24 +66,26 @@ class Unit(models.Model):
     group = models.ForeignKey(
         UnitGroup, on_delete=models.PROTECT, related_name="units", verbose_name=_("group")
     )
-    successor = models.ForeignKey(
+    dissolved_on = models.DateField(_("ceased on"), null=True, blank=True)
+    dissolved_reason = models.CharField(
+        _("why it ceased"),
+        max_length=200,
+        blank=True,
+        validators=[validate_single_line],
+        help_text=_("Shown on its public page, e.g. “bỏ cấp huyện”."),
+    )
+    successors = models.ManyToManyField(
         "self",
-        on_delete=models.PROTECT,
-        null=True,
+        symmetrical=False,
         blank=True,
         related_name="predecessors",
-        verbose_name=_("successor"),
+        verbose_name=_("successors"),
     )
 
     class Meta:
         ordering = ["group__order", "name"]
         verbose_name = _("unit")
         verbose_name_plural = _("units")
-        constraints = [
-            models.CheckConstraint(
-                condition=~Q(successor=models.F("id")), name="unit_not_its_own_successor"
-            ),
-        ]
 
     def __str__(self) -> str:
         return self.name

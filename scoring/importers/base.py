@@ -580,6 +580,24 @@ def parse_decimal(
     return value
 
 
+def parse_date(row: Row, column: str, problems: Problems) -> date | None:
+    """A day written ``YYYY-MM-DD`` (an XLSX date cell reads the same); empty gives None."""
+    text = row[column]
+    if text == "":
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        problems.add(
+            row.number,
+            column,
+            _("%(value)r is not a date: write it YYYY-MM-DD (e.g. 2025-07-01)") % {"value": text},
+        )
+        return None
+
+
 def parse_slug(
     row: Row, column: str, problems: Problems, *, required: bool = True, max_length: int = 100
 ) -> str:

@@ -1,4 +1,8 @@
-"""``import_units``: units and their groups; existing units (by code) are updated."""
+"""``import_units``: units and their groups; existing units (by code) are updated.
+
+A unit that ceased has ``dissolved_on`` (``YYYY-MM-DD``) and, when it was taken over, its
+``successor`` (several codes separated by ``;`` for a split); a successor without a date is a
+row error. ``dissolved_reason`` (e.g. "bỏ cấp huyện") is shown on its public page."""
 
 from __future__ import annotations
 
@@ -10,15 +14,36 @@ from scoring.models import Unit, UnitGroup
 from .base import (
     Problems,
     Report,
+    Row,
     assign_changed,
     check_duplicates,
+    parse_date,
     parse_slug,
     parse_text,
     read_table,
 )
 
 REQUIRED = ("code", "name", "group", "group_name")
-OPTIONAL = ("successor", "short_name")
+OPTIONAL = ("successor", "short_name", "dissolved_on", "dissolved_reason")
+
+
+def check_duplicates_in_cell(item: dict, problems: Problems) -> None:
+    codes = [code for code in item["successors"] if code]
+    if len(codes) != len(set(codes)):
+        problems.add(item["row"].number, "successor", _("a successor is named twice"))
+
+
+def _in_a_loop(code: str, successors_of: dict[str, set[str]]) -> bool:
+    """Following successors from ``code`` comes back to it."""
+    seen, todo = set(), list(successors_of.get(code, ()))
+    while todo:
+        current = todo.pop()
+        if current == code:
+            return True
+        if current not in seen:
+            seen.add(current)
+            todo.extend(successors_of.get(current, ()))
+    return False
 
 
 def import_units(path) -> Report:
@@ -27,8 +52,11 @@ def import_units(path) -> Report:
     # An optional column left out of the file leaves that attribute as it is.
     has_successor = "successor" in rows[0].values
     has_short_name = "short_name" in rows[0].values
+    has_dissolved = "dissolved_on" in rows[0].values
+    has_reason = "dissolved_reason" in rows[0].values
     parsed = []
     for row in rows:
+        successors = [code.strip() for code in row["successor"].split(";") if code.strip()]
         parsed.append(
             {
                 "row": row,
@@ -38,7 +66,14 @@ def import_units(path) -> Report:
                 "group_name": parse_text(
                     row, "group_name", problems, required=False, max_length=200
                 ),
-                "successor": parse_slug(row, "successor", problems, required=False),
+                "successors": [
+                    parse_slug(Row(row.number, {"successor": code}), "successor", problems)
+                    for code in successors
+                ],
+                "dissolved_on": parse_date(row, "dissolved_on", problems),
+                "dissolved_reason": parse_text(
+                    row, "dissolved_reason", problems, required=False, max_length=200
+                ),
                 "short_name": parse_text(
                     row, "short_name", problems, required=False, max_length=100
                 ),
@@ -47,7 +82,7 @@ def import_units(path) -> Report:
     check_duplicates(rows, lambda r: r["code"], problems, "code", _("unit code"))
 
     groups = {group.code: group for group in UnitGroup.objects.all()}
-    existing = {unit.code: unit for unit in Unit.objects.select_related("group", "successor")}
+    existing = {unit.code: unit for unit in Unit.objects.select_related("group")}
     group_names: dict[str, tuple[str, int]] = {}
     for item in parsed:
         row, group, name = item["row"], item["group"], item["group_name"]
@@ -73,34 +108,46 @@ def import_units(path) -> Report:
                 _("group %(group)r does not exist yet: give its name") % {"group": group},
             )
 
-    # Successors: a unit of the file or of the database, never the unit itself, never a loop.
+    # Successors: units of the file or of the database, never the unit itself, never a loop,
+    # always with the day the unit ceased.
     file_codes = {item["code"] for item in parsed if item["code"]}
-    successor_of = {code: unit.successor.code for code, unit in existing.items() if unit.successor}
+    successors_of: dict[str, set[str]] = {}
+    for unit_id, code in Unit.successors.through.objects.values_list(
+        "from_unit__code", "to_unit__code"
+    ):
+        successors_of.setdefault(unit_id, set()).add(code)
     for item in parsed:
         if item["code"] and has_successor:
-            successor_of.pop(item["code"], None)
-            if item["successor"]:
-                successor_of[item["code"]] = item["successor"]
+            successors_of[item["code"]] = {code for code in item["successors"] if code}
     for item in parsed:
-        code, successor, row = item["code"], item["successor"], item["row"]
-        if not successor or not code:
+        code, row = item["code"], item["row"]
+        if not code:
             continue
-        if successor == code:
-            problems.add(row.number, "successor", _("a unit cannot succeed itself"))
-        elif successor not in file_codes and successor not in existing:
-            problems.add(row.number, "successor", _("unknown unit %(code)r") % {"code": successor})
-        else:
-            seen = {code}
-            current = successor
-            while current in successor_of and current not in seen:
-                seen.add(current)
-                current = successor_of[current]
-            if current in seen:
+        check_duplicates_in_cell(item, problems)
+        known_date = item["dissolved_on"] or (
+            existing[code].dissolved_on if code in existing and not has_dissolved else None
+        )
+        if item["successors"] and not known_date and not row["dissolved_on"]:
+            problems.add(
+                row.number,
+                "dissolved_on",
+                _("a unit with a successor needs the day it ceased (YYYY-MM-DD)"),
+            )
+        for successor in item["successors"]:
+            if not successor:
+                continue
+            if successor == code:
+                problems.add(row.number, "successor", _("a unit cannot succeed itself"))
+            elif successor not in file_codes and successor not in existing:
                 problems.add(
-                    row.number,
-                    "successor",
-                    _("the successors of %(code)r go round in a loop") % {"code": code},
+                    row.number, "successor", _("unknown unit %(code)r") % {"code": successor}
                 )
+        if _in_a_loop(code, successors_of):
+            problems.add(
+                row.number,
+                "successor",
+                _("the successors of %(code)r go round in a loop") % {"code": code},
+            )
     problems.raise_if_any()
 
     report = Report()
@@ -120,6 +167,10 @@ def import_units(path) -> Report:
             values = {"name": item["name"], "group": groups[item["group"]]}
             if has_short_name:
                 values["short_name"] = item["short_name"]
+            if has_dissolved:
+                values["dissolved_on"] = item["dissolved_on"]
+            if has_reason:
+                values["dissolved_reason"] = item["dissolved_reason"]
             unit = units.get(item["code"])
             if unit is None:
                 units[item["code"]] = Unit.objects.create(code=item["code"], **values)
@@ -132,9 +183,9 @@ def import_units(path) -> Report:
                 report.unchanged += 1
         for item in parsed if has_successor else ():
             unit = units[item["code"]]
-            successor = units[item["successor"]] if item["successor"] else None
-            if assign_changed(unit, {"successor": successor}):
-                unit.save(update_fields=["successor"])
+            wanted = {units[code].pk for code in item["successors"] if code}
+            if set(unit.successors.values_list("pk", flat=True)) != wanted:
+                unit.successors.set(wanted)
                 if item["code"] in existing and not item.get("counted"):
                     report.updated += 1
                     report.unchanged -= 1

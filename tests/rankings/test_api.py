@@ -16,12 +16,15 @@ def test_the_ranking_follows_the_contract(client, run, write):
     assert response["Content-Type"] == "application/json"
     data = response.json()
     assert len(data["versions"]) == 1 and len(data["versions"][0]["checksum"]) == 64
-    assert {k: data[k] for k in ("year", "group", "group_name", "version", "published_at")} == {
+    header = ("year", "group", "group_name", "version", "published_at")
+    assert {k: data[k] for k in (*header, "baseline_version", "baseline_outdated")} == {
         "year": 2023,
         "group": "departments",
         "group_name": "Sở, ban, ngành",
         "version": 1,
         "published_at": "2024-02-28T09:00:00+07:00",
+        "baseline_version": None,  # nothing published for 2022
+        "baseline_outdated": False,
     }
     first = data["results"][0]
     assert first == {
@@ -34,6 +37,9 @@ def test_the_ranking_follows_the_contract(client, run, write):
         "band": "rat-tot",
         "band_label": "Rất tốt",
         "change": None,
+        "previous_index": None,
+        "change_basis": None,
+        "compared_with": [],
         "fields": [
             {
                 "code": "1",
@@ -92,6 +98,9 @@ def test_sipas_follows_the_contract(client, run, write):
         "name": "Sở Bình",
         "index": "95.10",
         "change": None,
+        "previous_index": None,
+        "change_basis": None,
+        "compared_with": [],
         "elements": {
             "access": "95.00",
             "procedure": "95.00",
@@ -175,11 +184,11 @@ def grow_province(run, write, extra_units: int):
 @pytest.mark.parametrize(
     ("url", "queries"),
     [
-        # The publication, the newest publication (for the ETag), its versions, its results,
-        # their fields.
-        ("/api/v1/rankings/2023/departments/", 5),
-        # The publication, the newest publication, its SIPAS rows, its versions.
-        ("/api/v1/sipas/2023/departments/", 4),
+        # The publication, the newest publication (for the ETag), its versions, last year's
+        # publication (is the baseline outdated?), its results, their fields.
+        ("/api/v1/rankings/2023/departments/", 6),
+        # The publication, the newest publication, its SIPAS rows, its versions, last year's.
+        ("/api/v1/sipas/2023/departments/", 5),
         # The latest publications.
         ("/api/v1/", 1),
     ],

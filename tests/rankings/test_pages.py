@@ -168,13 +168,18 @@ def test_the_unit_page_tells_where_points_were_lost(client, two_years):
     assert body.count('role="img"') >= 2  # the line chart and the field chart
 
 
-def test_the_unit_page_links_predecessors_and_successors(client, run, write, two_years):
-    run(
-        "import_units",
-        write("m.csv", "code,name,group,group_name,successor\nso-c,Sở Cần,departments,,so-a\n"),
+def test_the_unit_page_tells_the_units_story(client, run, write, two_years):
+    lineage = (
+        "code,name,group,group_name,successor,dissolved_on,dissolved_reason\n"
+        "so-c,Sở Cần,departments,,so-a,2025-07-01,\n"
+        "quan-x,quận Xuân,districts,,,2025-07-01,bỏ cấp huyện\n"
     )
-    assert "/units/so-a/" in get(client, "/units/so-c/").content.decode()
-    assert "/units/so-c/" in get(client, "/units/so-a/").content.decode()
+    assert run("import_units", write("m.csv", lineage)).status == 0
+    ceased = get(client, "/units/so-c/").content.decode()
+    assert "Ngừng hoạt động ngày 01/07/2025" in ceased and "/units/so-a/" in ceased
+    formed = get(client, "/units/so-a/").content.decode()
+    assert "Thành lập ngày 01/07/2025 từ:" in formed and "/units/so-c/" in formed
+    assert "85,71" in formed  # Sở Cần's last index (2023)
 
 
 def test_the_methodology_shows_the_tree_bands_and_changes(client, run, write, two_years):
@@ -285,14 +290,17 @@ def test_signed_in_people_get_pages_built_for_them(client, two_years, cast):
         # newest publication of all, part of its ETag.
         ("/", 5),
         # The publication; its criteria; bands; the table (with field indices as subqueries)
-        # and its count; last year's publication and criteria; navigation; the number of
-        # versions. (This year's criteria are read once, not again for the change note.)
-        ("/rankings/2023/departments/", 10),
-        # The publication; whether it has SIPAS rows; the table and its count; navigation.
-        ("/sipas/2023/departments/", 6),
+        # and its count; last year's publication and criteria; navigation; last year's
+        # publication again (is the baseline outdated?); the number of versions. (This year's
+        # criteria are read once, not again for the change note.)
+        ("/rankings/2023/departments/", 11),
+        # The publication; whether it has SIPAS rows; the table and its count; last year's
+        # publication (is the baseline outdated?); navigation.
+        ("/sipas/2023/departments/", 7),
         # The unit; its results; fields; field averages; criteria; leaves; bands; SIPAS rows;
-        # predecessors; navigation.
-        ("/units/so-a/", 11),
+        # predecessors; successors; navigation. (The predecessors' last indices are one more
+        # query for a unit that has predecessors.)
+        ("/units/so-a/", 12),
         # The publication; criteria; bands; last year's publication and criteria; navigation.
         ("/methodology/2023/departments/", 7),
         # The versions; navigation.

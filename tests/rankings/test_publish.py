@@ -104,7 +104,8 @@ def test_change_from_last_year_follows_a_single_predecessor(run, write):
         "import_units",
         write(
             "merge.csv",
-            "code,name,group,group_name,successor\nso-bb,Sở Bình Mới,departments,,\nso-b,Sở Bình,departments,,so-bb\n",
+            "code,name,group,group_name,successor,dissolved_on\n"
+            "so-bb,Sở Bình Mới,departments,,,\nso-b,Sở Bình,departments,,so-bb,2023-03-01\n",
         ),
     )
     load_small_province(run, write, publish=False)

@@ -16,12 +16,12 @@ from scoring.calculation import (
     average,
     band_for,
     change,
+    comparison,
     element_index,
     final_score,
     index_of,
     parse_steps,
     points_to_next_band,
-    previous_index,
     quantize,
     rank,
     sipas_index,
@@ -259,21 +259,27 @@ def test_rank_of_nobody_is_empty():
 
 
 @pytest.mark.parametrize(
-    ("own", "predecessors", "expected"),
+    ("own", "predecessors", "expected", "basis", "compared"),
     [
-        ("90", [], "90"),  # the same unit last year
-        (None, ["85"], "85"),  # took over exactly one unit
-        (None, [], None),  # a new unit
-        (None, ["80", "85"], None),  # formed from several
-        ("90", ["85"], None),  # it and another merged: formed from several
-        ("90", [None], "90"),  # took over a unit not ranked last year
+        ("90", [], "90", "own", ["self"]),  # the same unit last year
+        (None, [("a", "85")], "85", "predecessor", ["a"]),  # took over exactly one unit
+        (None, [], None, None, []),  # a new unit
+        (None, [("a", "80"), ("b", "85.01")], "82.51", "merged", ["a", "b"]),  # 82.505
+        ("90", [("a", "85")], "87.50", "merged", ["self", "a"]),  # it and another merged
+        ("90", [("a", None)], "90", "own", ["self"]),  # took over a unit not ranked
+        (None, [("a", None), ("b", "70")], "70", "predecessor", ["b"]),
     ],
 )
-def test_change_follows_a_single_predecessor(own, predecessors, expected):
-    value = previous_index(
-        None if own is None else D(own), [None if p is None else D(p) for p in predecessors]
+def test_change_is_measured_against_own_predecessor_or_merged(
+    own, predecessors, expected, basis, compared
+):
+    found = comparison(
+        "self",
+        None if own is None else D(own),
+        [(c, None if i is None else D(i)) for c, i in predecessors],
     )
-    assert value == (None if expected is None else D(expected))
+    assert found.previous_index == (None if expected is None else D(expected))
+    assert (found.basis, list(found.compared_with)) == (basis, compared)
 
 
 def test_change_is_the_difference_or_none():

@@ -27,11 +27,16 @@ def test_running_the_same_file_twice_changes_nothing(run, write, unchanged_datab
 
 def test_existing_units_are_updated_by_code_and_successors_set(run, write):
     run("import_units", write("units.csv", UNITS))
-    merged = "code,name,group,group_name,successor\nso-a,Sở An mới,departments,,\nso-b,Sở Bình,departments,,so-a\n"
+    merged = (
+        "code,name,group,group_name,successor,dissolved_on\n"
+        "so-a,Sở An mới,departments,,,\nso-b,Sở Bình,departments,,so-a,2025-03-01\n"
+    )
     outcome = run("import_units", write("merge.csv", merged))
     assert outcome.status == 0, outcome.err
     assert Unit.objects.get(code="so-a").name == "Sở An mới"
-    assert Unit.objects.get(code="so-b").successor.code == "so-a"
+    so_b = Unit.objects.get(code="so-b")
+    assert [u.code for u in so_b.successors.all()] == ["so-a"]
+    assert str(so_b.dissolved_on) == "2025-03-01"
     assert list(Unit.objects.get(code="so-a").predecessors.values_list("code", flat=True)) == [
         "so-b"
     ]
@@ -68,12 +73,29 @@ def test_a_csv_with_a_bom_is_read(run, write):
         ("code,name,group,group_name\nso-a,,g,G\n", ["row 2, column name: a value is required"]),
         ("code,name,group,group_name\nso-a,A,new-group,\n", ["row 2, column group_name:"]),
         (
-            "code,name,group,group_name,successor\nso-a,A,g,G,so-zz\n",
+            "code,name,group,group_name,successor,dissolved_on\nso-a,A,g,G,so-zz,2025-07-01\n",
             ["row 2, column successor: unknown unit 'so-zz'"],
         ),
-        ("code,name,group,group_name,successor\nso-a,A,g,G,so-a\n", ["row 2, column successor:"]),
         (
-            "code,name,group,group_name,successor\nso-a,A,g,G,so-b\nso-b,B,g,G,so-a\n",
+            "code,name,group,group_name,successor,dissolved_on\nso-a,A,g,G,so-a,2025-07-01\n",
+            ["row 2, column successor: a unit cannot succeed itself"],
+        ),
+        (
+            "code,name,group,group_name,successor\nso-a,A,g,G,\nso-b,B,g,G,so-a\n",
+            ["row 3, column dissolved_on: a unit with a successor needs the day it ceased"],
+        ),
+        (
+            "code,name,group,group_name,dissolved_on\nso-a,A,g,G,1/7/2025\n",
+            ["row 2, column dissolved_on: '1/7/2025' is not a date: write it YYYY-MM-DD"],
+        ),
+        (
+            "code,name,group,group_name,successor,dissolved_on\nso-a,A,g,G,so-b;so-b,2025-07-01\n"
+            "so-b,B,g,G,,\n",
+            ["row 2, column successor: a successor is named twice"],
+        ),
+        (
+            "code,name,group,group_name,successor,dissolved_on\n"
+            "so-a,A,g,G,so-b,2025-07-01\nso-b,B,g,G,so-a,2025-07-01\n",
             ["row 2, column successor:", "row 3, column successor:"],
         ),
         ("code,name,group,group_name\nso-a,A,g,G\nso-b,B,g,Other\n", ["row 3, column group_name:"]),
@@ -118,15 +140,28 @@ def test_a_broken_xlsx_is_refused_without_a_traceback(run, write):
 
 def test_a_file_without_the_successor_column_keeps_the_successors(run, write):
     run("import_units", write("units.csv", UNITS))
-    run(
-        "import_units",
-        write("m.csv", "code,name,group,group_name,successor\nso-b,Sở Bình,departments,,so-a\n"),
-    )
+    merge = "code,name,group,group_name,successor,dissolved_on\nso-b,Sở Bình,departments,,so-a,2025-03-01\n"
+    assert run("import_units", write("m.csv", merge)).status == 0
     assert run("import_units", write("units.csv", UNITS)).status == 0
-    assert Unit.objects.get(code="so-b").successor.code == "so-a"
+    so_b = Unit.objects.get(code="so-b")
+    assert [u.code for u in so_b.successors.all()] == ["so-a"]
+    assert str(so_b.dissolved_on) == "2025-03-01"
     cleared = "code,name,group,group_name,successor\nso-b,Sở Bình,departments,,\n"
     assert run("import_units", write("c.csv", cleared)).status == 0
-    assert Unit.objects.get(code="so-b").successor is None
+    assert not Unit.objects.get(code="so-b").successors.exists()
+
+
+def test_a_split_names_several_successors(run, write):
+    run("import_units", write("units.csv", UNITS))
+    split = (
+        "code,name,group,group_name,successor,dissolved_on\n"
+        "so-c,Sở Cần,departments,,so-a;so-b,2025-07-01\n"
+    )
+    assert run("import_units", write("s.csv", split)).status == 0
+    assert sorted(Unit.objects.get(code="so-c").successors.values_list("code", flat=True)) == [
+        "so-a",
+        "so-b",
+    ]
 
 
 def test_a_stray_value_names_its_own_column(run, write):
@@ -242,7 +277,7 @@ def test_the_admin_refuses_a_unit_name_with_a_control_character(
     unit = Unit.objects.get(code="so-a")
     client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
     url = f"/admin/scoring/unit/{unit.pk}/change/"
-    form = {"code": "so-a", "short_name": "SA", "group": unit.group_id, "successor": ""}
+    form = {"code": "so-a", "short_name": "SA", "group": unit.group_id}
     with unchanged_database():
         response = client.post(url, {**form, "name": "Sở\x07An"})
     assert response.status_code == 200

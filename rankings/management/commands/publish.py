@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from rankings.publishing import PublishRefused, publish
+from rankings.publishing import PublishRefused, outdated_by, publish
 
 
 def _moment(text: str) -> datetime:
@@ -43,6 +43,14 @@ class Command(BaseCommand):
             raise CommandError(
                 _("%(count)d problem(s); nothing was published") % {"count": len(refusal.problems)}
             ) from None
+        for later in outdated_by(publication):
+            self.stdout.write(
+                _(
+                    "%(year)s %(group)s (version %(version)d) compares with an older version of "
+                    "this table: re-publish it with a reason (--reason) to update its changes."
+                )
+                % {"year": later.year, "group": later.group_code, "version": later.version}
+            )
         self.stdout.write(
             _(
                 "published %(year)s %(group)s version %(version)d: %(units)d units, checksum "
