@@ -776,6 +776,12 @@ def _load_table(model, entry: dict, handle) -> None:
                 ) from None
 
         convert += [(columns.index(column), permission) for column in entry["natural"]]
+    # A JSON column (a result's compared_with) goes to the database as JSON text.
+    convert += [
+        (i, json.dumps)
+        for i, column in enumerate(columns)
+        if isinstance(fields[column], models.JSONField)
+    ]
     if connection.vendor == "sqlite":
         # PostgreSQL reads ISO 8601 as it is; SQLite keeps what it is given.
         convert += [
@@ -786,7 +792,12 @@ def _load_table(model, entry: dict, handle) -> None:
     # Columns added by a later migration than the archive's: their default, as loaddata would.
     width = len(columns)
     added = [field for column, field in fields.items() if column not in columns]
-    defaults = [field.get_db_prep_save(field.get_default(), connection) for field in added]
+    defaults = [
+        json.dumps(field.get_default())
+        if isinstance(field, models.JSONField)
+        else field.get_db_prep_save(field.get_default(), connection)
+        for field in added
+    ]
     columns += [field.column for field in added]
     member = _table_member(entry["model"])
     page: list[list] = []
