@@ -51,13 +51,18 @@ def _current(year: int, group: str) -> Publication:
 # Home -------------------------------------------------------------------------------------------
 
 
-@published_page()
+@published_page("year")
 def home(request):
-    """The latest published year: per group, band counts, average and its change, top three
-    and the last unit, and the SIPAS summary. Queries: publications, results, bands, SIPAS
-    rows (flat in the number of units and groups)."""
+    """The latest published year (or ``?year=``): per group, band counts, average and its
+    change, top three and the last unit, and the SIPAS summary; links to every published year.
+    Queries: publications, results, bands, SIPAS rows (flat in the number of units and
+    groups)."""
     navigation = Publication.objects.navigation()
     latest_year = navigation[0].year if navigation else None
+    if "year" in request.GET:
+        latest_year = int(request.GET["year"])
+        if not any(p.year == latest_year for p in navigation):
+            raise Http404(_("Nothing is published for this year."))
     current = [p for p in navigation if p.year == latest_year]
 
     def build():
@@ -111,7 +116,13 @@ def home(request):
         return render(
             request,
             "rankings/home.html",
-            {"year": latest_year, "groups": groups, "navigation": navigation},
+            {
+                "year": latest_year,
+                "groups": groups,
+                "navigation": navigation,
+                "years": sorted({p.year for p in navigation}, reverse=True),
+                "latest": navigation[0].year if navigation else None,
+            },
         )
 
     return conditional(request, current, build)

@@ -336,3 +336,11 @@ def test_the_demo_says_on_every_page_that_its_scores_are_illustrative(client, tw
 
     cache.clear()
     assert "Demo data" not in get(client, "/", "en").content.decode()
+
+
+def test_the_home_page_shows_the_latest_year_and_lets_a_reader_choose(client, two_years):
+    latest = get(client, "/", "en").content.decode()
+    assert "Administrative reform index 2023" in latest and 'href="/?year=2022"' in latest
+    chosen = get(client, "/?year=2022", "en").content.decode()
+    assert "Administrative reform index 2022" in chosen
+    assert get(client, "/?year=2019").status_code == 404
