@@ -259,6 +259,29 @@ class PublishedLeaf(models.Model):
         return f"{self.code} {self.final_score}"
 
 
+# A frozen leaf as the checksum and the open data read it, one row per unit and leaf.
+LEAF_VALUES = (
+    "result__unit_code",
+    "code",
+    "self_score",
+    "final_score",
+    "not_applicable",
+    "note",
+    "self_figure",
+    "figure",
+)
+
+
+def leaf_rows(publication):
+    """Every frozen leaf of a publication as ``LEAF_VALUES`` tuples, unit by unit in rank
+    order, leaves in tree order."""
+    return (
+        PublishedLeaf.objects.filter(result__publication=publication)
+        .order_by("result__position", "position")
+        .values_list(*LEAF_VALUES)
+    )
+
+
 class PublishedSipas(models.Model):
     publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="sipas")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="published_sipas")

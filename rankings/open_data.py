@@ -8,10 +8,10 @@ import zipfile
 
 from django.utils import timezone
 
-from scoring.models import SIPAS_ELEMENTS
+from scoring.models import LEAF_SOURCE_FIELDS, SIPAS_ELEMENTS
 
 from .exports import csv_bytes
-from .models import Publication, PublishedField, PublishedLeaf
+from .models import Publication, PublishedField, leaf_rows
 
 CODEBOOK = """cchc open data: {year}
 
@@ -131,19 +131,8 @@ def open_data_zip(year: int, publications: list[Publication]) -> bytes:
                     "figure",
                 )
             ]
-            for unit_code, leaf_code, self_score, final, na, note, self_figure, figure in (
-                PublishedLeaf.objects.filter(result__publication=publication)
-                .order_by("result__position", "position")
-                .values_list(
-                    "result__unit_code",
-                    "code",
-                    "self_score",
-                    "final_score",
-                    "not_applicable",
-                    "note",
-                    "self_figure",
-                    "figure",
-                )
+            for unit_code, leaf_code, self_score, final, na, note, self_figure, figure in leaf_rows(
+                publication
             ):
                 criterion = criteria.get(leaf_code)
                 leaves.append(
@@ -173,12 +162,7 @@ def open_data_zip(year: int, publications: list[Publication]) -> bytes:
                             "max_points",
                             "kind",
                             "previous_code",
-                            "target",
-                            "rule",
-                            "steps",
-                            "direction",
-                            "unit_label",
-                            "sipas_element",
+                            *LEAF_SOURCE_FIELDS,
                         ),
                         *(
                             (
@@ -188,12 +172,7 @@ def open_data_zip(year: int, publications: list[Publication]) -> bytes:
                                 c.max_points,
                                 c.kind,
                                 c.previous_code,
-                                c.target,
-                                c.rule,
-                                c.steps,
-                                c.direction,
-                                c.unit_label,
-                                c.sipas_element,
+                                *(getattr(c, name) for name in LEAF_SOURCE_FIELDS),
                             )
                             for c in sorted(criteria.values(), key=lambda c: c.position)
                         ),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from operations.bulk import insert_rows
 from scoring import calculation
 from scoring.errors import Refused
-from scoring.models import SIPAS_ELEMENTS, CriteriaSet, Stage, Unit
+from scoring.models import LEAF_SOURCE_FIELDS, SIPAS_ELEMENTS, CriteriaSet, Stage, Unit
 from scoring.results import NO_SCORE, group_results, sipas_results
 
 from .caching import new_generation
@@ -25,6 +25,7 @@ from .models import (
     PublishedLeaf,
     PublishedResult,
     PublishedSipas,
+    leaf_rows,
 )
 
 # A round set up from imported history (no workflow) or closed (final) is published.
@@ -218,12 +219,8 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
             kind=c.kind,
             previous_code=c.previous.code if c.previous_id else "",
             position=position,
-            target=c.target,
-            rule=c.rule,
-            steps=c.steps,
-            direction=c.direction if c.rule else "",
-            unit_label=c.unit_label,
-            sipas_element=c.sipas_element,
+            **{name: getattr(c, name) for name in LEAF_SOURCE_FIELDS if name != "direction"},
+            direction=c.direction if c.rule else "",  # said only where there is a rule
         )
         for position, c in enumerate(results.criteria, start=1)
     )
@@ -333,18 +330,7 @@ def publication_payload(publication: Publication) -> dict:
     they exist, so the payload of a publication without them is what it always was."""
     criteria = []
     for code, parent, title, max_points, kind, previous, *extra in publication.criteria.values_list(
-        "code",
-        "parent_code",
-        "title",
-        "max_points",
-        "kind",
-        "previous_code",
-        "target",
-        "rule",
-        "steps",
-        "direction",
-        "unit_label",
-        "sipas_element",
+        "code", "parent_code", "title", "max_points", "kind", "previous_code", *LEAF_SOURCE_FIELDS
     ):
         row = [code, parent, title, max_points, kind, previous]
         target, rule, steps, direction, unit_label, element = extra
@@ -354,20 +340,7 @@ def publication_payload(publication: Publication) -> dict:
             row.append(element)
         criteria.append(tuple(row))
     leaves = []
-    for *values, self_figure, figure in (
-        PublishedLeaf.objects.filter(result__publication=publication)
-        .order_by("result__position", "position")
-        .values_list(
-            "result__unit_code",
-            "code",
-            "self_score",
-            "final_score",
-            "not_applicable",
-            "note",
-            "self_figure",
-            "figure",
-        )
-    ):
+    for *values, self_figure, figure in leaf_rows(publication):
         if self_figure is not None or figure is not None:
             values += [self_figure, figure]
         leaves.append(tuple(values))

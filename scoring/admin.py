@@ -18,6 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from . import admin_views, calculation, workflow
 from .errors import Refused
 from .models import (
+    LEAF_SOURCE_FIELDS,
     SIPAS_ELEMENTS,
     AppraiserAssignment,
     Assessment,
@@ -260,12 +261,7 @@ class CriterionForm(forms.ModelForm):
             "guidance",
             "max_points",
             "kind",
-            "target",
-            "rule",
-            "steps",
-            "direction",
-            "unit_label",
-            "sipas_element",
+            *LEAF_SOURCE_FIELDS,
         ]
 
     def clean(self):

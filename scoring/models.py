@@ -279,6 +279,10 @@ class Direction(models.TextChoices):
 
 
 FIGURE = {"max_digits": 14, "decimal_places": 2}  # a reported figure: a rate or a count
+# How a leaf's points are obtained, besides its kind: a target leaf's rule, a survey leaf's SIPAS
+# element. One list for import_criteria, the admin, publishing and the open data.
+RULE_FIELDS = ("target", "rule", "steps", "direction", "unit_label")
+LEAF_SOURCE_FIELDS = (*RULE_FIELDS, "sipas_element")
 SIPAS_ELEMENTS = ("access", "procedure", "civil_servants", "result", "feedback")
 
 

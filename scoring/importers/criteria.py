@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 
 from scoring import calculation
 from scoring.models import (
+    LEAF_SOURCE_FIELDS,
+    RULE_FIELDS,
     SIPAS_ELEMENTS,
     CriteriaSet,
     Criterion,
@@ -38,17 +40,8 @@ from .base import (
 )
 
 REQUIRED = ("code", "parent", "title", "max_points", "kind")
-OPTIONAL = (
-    "guidance",
-    "previous_code",
-    "target",
-    "rule",
-    "steps",
-    "direction",
-    "unit_label",
-    "sipas_element",
-)
-RULE_COLUMNS = ("target", "rule", "steps", "direction", "unit_label")
+OPTIONAL = ("guidance", "previous_code", *LEAF_SOURCE_FIELDS)
+RULE_COLUMNS = RULE_FIELDS
 _CODE = re.compile(r"^[0-9A-Za-z]+(?:[.\-_][0-9A-Za-z]+)*$")
 
 
@@ -384,7 +377,7 @@ def _write(items, *, year, group, criteria_set, previous, frozen, optional_given
                     del values["guidance"]
                 if "previous_code" not in optional_given:
                     del values["previous"]
-                for column in (*RULE_COLUMNS, "sipas_element"):
+                for column in LEAF_SOURCE_FIELDS:
                     # A column left out keeps what the leaf has, unless the kind changed.
                     if column not in optional_given and criterion.kind == values["kind"]:
                         del values[column]
