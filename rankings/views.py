@@ -131,24 +131,30 @@ def home(request):
 # Ranking table ----------------------------------------------------------------------------------
 
 
-def _comparison_notes(publication: Publication, records, model) -> list[dict]:
-    """For the units on the page whose change is not measured against their own index of last
-    year: against which units it is, with their names and indices then (one query)."""
+def _comparison_notes(records, model, year_of) -> list[dict]:
+    """For the records whose change is not measured against the unit's own index of last year:
+    against which units it is, with their names and indices then (one query, whatever the
+    number of records and years). ``year_of(record)`` is the year of a record."""
     noted = [r for r in records if r.change_basis in ("predecessor", "merged")]
     if not noted:
         return []
-    codes = {code for r in noted for code in r.compared_with}
     before = {
-        code: (name, index)
-        for code, name, index in model.objects.filter(
-            publication__in=Publication.objects.latest_versions().filter(year=publication.year - 1),
-            unit_code__in=codes,
-        ).values_list("unit_code", "unit_name", "index")
+        (year, code): (name, index)
+        for year, code, name, index in model.objects.filter(
+            publication__in=Publication.objects.latest_versions().filter(
+                year__in={year_of(r) - 1 for r in noted}
+            ),
+            unit_code__in={code for r in noted for code in r.compared_with},
+        ).values_list("publication__year", "unit_code", "unit_name", "index")
     }
     return [
         {
             "record": r,
-            "units": [(code, *before.get(code, (code, None))) for code in r.compared_with],
+            "year": year_of(r),
+            "units": [
+                (code, *before.get((year_of(r) - 1, code), (code, None)))
+                for code in r.compared_with
+            ],
         }
         for r in noted
     ]
@@ -227,7 +233,7 @@ def ranking(request, year: int, group: str):
             {
                 "publication": publication,
                 "notes": _comparison_notes(
-                    publication, [row.record for row in rows], PublishedResult
+                    [row.record for row in rows], PublishedResult, lambda r: publication.year
                 ),
                 "baseline": previous if publication.baseline_outdated(previous) else None,
                 "table": table,
@@ -269,7 +275,9 @@ def sipas(request, year: int, group: str):
             return export
         rows = list(table.paginated_rows)
         previous = publication.previous_year()
-        notes = _comparison_notes(publication, [row.record for row in rows], PublishedSipas)
+        notes = _comparison_notes(
+            [row.record for row in rows], PublishedSipas, lambda r: publication.year
+        )
         chart = charts.ranking_bars(
             [
                 {
@@ -316,10 +324,11 @@ def _field_averages(publication: Publication) -> dict[str, object]:
     }
 
 
-def _lineage(unit: Unit, latest) -> dict:
-    """The unit's story from the register: the units it was formed from (with the day and each
-    one's last published index) and, when it ceased, the day, why, and its successors. Two
-    queries."""
+def _lineage(unit: Unit, latest, first_year: int) -> dict:
+    """The unit's story from the register: the units it was formed from or took over (with the
+    day and each one's last published index) and, when it ceased, the day, why, and its
+    successors. A unit ranked before the day of the merger took the others over; one first
+    ranked after it was formed from them. Two queries."""
     predecessors = list(unit.predecessors.order_by("name"))
     last = {}
     for unit_id, year, index in (
@@ -331,6 +340,7 @@ def _lineage(unit: Unit, latest) -> dict:
     formed_on = max((p.dissolved_on for p in predecessors if p.dissolved_on), default=None)
     return {
         "formed_on": formed_on,
+        "took_over": formed_on is not None and first_year < formed_on.year,
         "predecessors": [(p, *last.get(p.pk, (None, None))) for p in predecessors],
         "successors": list(unit.successors.all()),
     }
@@ -393,7 +403,11 @@ def unit(request, unit: str):
                 "missing": next_band[1] if next_band else None,
                 "losses": calculation.largest_losses(fields),
                 "sipas_rows": sipas_rows,
-                **_lineage(unit_obj, latest),
+                "notes": _comparison_notes(results, PublishedResult, lambda r: r.publication.year),
+                "sipas_notes": _comparison_notes(
+                    sipas_rows, PublishedSipas, lambda r: r.publication.year
+                ),
+                **_lineage(unit_obj, latest, results[0].publication.year),
                 "line": charts.index_line(
                     [(r.publication.year, r.index) for r in results],
                     title=_("Index of %(unit)s over the years") % {"unit": name},

@@ -104,7 +104,12 @@ def test_a_merger_compares_with_the_mean_of_the_units_merged(client, run, write,
     assert results["so-moi"]["compared_with"] == ["so-c"]
     page = client.get(f"/rankings/2024/{GROUP}/").content.decode()
     assert 'href="#vs-so-a"' in page and 'id="vs-so-a"' in page
-    assert "90,00" in page and "Sở Bình (82,50)" in page
+    assert "90,00" in page and '<a href="/units/so-b/">Sở Bình</a> (82,50)' in page
+    # The unit page marks the same change and explains it, year by year.
+    unit_page = client.get("/units/so-moi/").content.decode()
+    assert 'href="#vs-par-2024"' in unit_page
+    assert '<li id="vs-par-2024">2024: so với chỉ số năm trước của' in unit_page
+    assert '<a href="/units/so-c/">Sở Cần</a>' in unit_page
 
 
 def test_a_later_merger_never_changes_an_earlier_year(client, run, write, year_2023):

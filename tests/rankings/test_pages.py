@@ -177,9 +177,11 @@ def test_the_unit_page_tells_the_units_story(client, run, write, two_years):
     assert run("import_units", write("m.csv", lineage)).status == 0
     ceased = get(client, "/units/so-c/").content.decode()
     assert "Ngừng hoạt động ngày 01/07/2025" in ceased and "/units/so-a/" in ceased
-    formed = get(client, "/units/so-a/").content.decode()
-    assert "Thành lập ngày 01/07/2025 từ:" in formed and "/units/so-c/" in formed
-    assert "85,71" in formed  # Sở Cần's last index (2023)
+    # so-a was ranked before the merger: it took Sở Cần over, it was not formed from it.
+    took_over = get(client, "/units/so-a/").content.decode()
+    assert "Ngày 01/07/2025 tiếp nhận:" in took_over and "/units/so-c/" in took_over
+    assert "Thành lập" not in took_over
+    assert "85,71" in took_over  # Sở Cần's last index (2023)
 
 
 def test_the_methodology_shows_the_tree_bands_and_changes(client, run, write, two_years):
@@ -327,7 +329,7 @@ def test_the_demo_says_on_every_page_that_its_scores_are_illustrative(client, tw
     for url in ("/", "/rankings/2023/departments/", "/methodology/2023/departments/"):
         body = get(client, url, "en").content.decode()
         assert "Demo data: the scores are illustrative" in body, url
-        assert "NSMT, 29/02/2024" in body
+        assert "NSMT, 29/02/2024" in body and "2024 SIPAS survey (Lao Động)" in body
     assert (
         "limits are assumed" in get(client, "/methodology/2023/departments/", "en").content.decode()
     )
