@@ -1,31 +1,39 @@
-"""Generate the Cần Thơ demo (PAR Index and SIPAS, rounds 2022 to 2024) and check its story.
+"""Generate the Cần Thơ demo (PAR Index and SIPAS, rounds 2022 to 2026) and check its story.
 
-Inputs, next to this script (the generator holds no criteria and no target numbers):
+Inputs, next to this script (the generator holds no criteria, no units and no target numbers):
 
-- ``outline.csv``: the criteria tree (876/QĐ-BNV's eight fields as adapted for departments and
-  districts, plus bonus and penalty; the split of points is illustrative: 876's tables could not
-  be read), in ``import_criteria``'s columns, plus the generator's own:
+- ``outline.csv``: the criteria tree (876/QĐ-BNV's eight fields as adapted for departments,
+  districts and communes, plus bonus and penalty; the split of points is illustrative: 876's
+  tables could not be read), in ``import_criteria``'s columns, plus the generator's own:
   ``since``/``until`` (the years a criterion exists), ``title_2022`` (its title in 2022 when it
-  changed), ``district_title``, ``step`` (the scoring step of self, agency, bonus and penalty
-  leaves), ``figures`` (``worst:best`` figure of a target leaf), ``evidence`` (the note of full
-  points, with ``{n}``, ``{abbr}``, ``{date}``, ``{q1}``, ``{year}``), ``shortfall`` (why points
-  were lost) and ``na_note`` (why a leaf does not apply);
+  changed), ``district_title`` and ``commune_title`` (its title for those groups), ``step`` (the
+  scoring step of self, agency, bonus and penalty leaves), ``figures`` (``worst:best`` figure of
+  a target leaf), ``evidence`` (the note of full points, with ``{n}``, ``{abbr}``, ``{date}``,
+  ``{q1}``, ``{year}``), ``evidence_2025`` (that note from 2025 on, where it names a department
+  merged in 2025), ``shortfall`` (why points were lost) and ``na_note`` (why a leaf does not
+  apply);
 - ``targets.csv``: per year, group and unit, the published PAR index and SIPAS index to reach,
   the abbreviation used in document numbers, the bonus claimed and granted, the penalty, the
   leaves that do not apply (``;``-separated) and figures fixed by the story (``7.2.3=42.4``);
-- ``data/units.csv``: the units (read, never written).
+  2024 and 2025 are illustrative but for the city's SIPAS survey of 2024 (README.md here);
+- ``data/units.csv``: the register of units with its lineage (who ceased when, and who took
+  them over): read, never written.
 
 Outputs, under ``data/<year>/<group>/`` in the formats of docs/imports.md: ``criteria.csv`` and
-``bands.csv`` (2022, 2023, 2024), ``scores.csv`` and ``sipas.csv`` (2022, 2023; 2024 is in
-self-assessment). Each unit's scores are built so that its published index is exactly its
-target: the SIPAS elements come first (the SIPAS-fed leaves are derived from them), then the
-target figures; self and agency leaves lose whole scoring steps, and the sociological-survey
-leaves (hundredths) absorb the rest.
+``bands.csv`` of every round, ``scores.csv`` and ``sipas.csv`` of the published years (2022 to
+2025; 2026 is in self-assessment). The groups: departments and districts in 2022 and 2023, and
+the old city's communes in 2024; departments and the new city's communes from 2025 (the
+district level was abolished on 1 July 2025). Each unit's scores are built so that its
+published index is exactly its target: the SIPAS elements come first (the SIPAS-fed leaves are
+derived from them), then the target figures; self and agency leaves lose whole scoring steps,
+and the sociological-survey leaves (hundredths) absorb the rest.
 
 Then the files are read back and every number is recomputed with ``scoring.calculation`` (the
-one calculation: no arithmetic of the index here), the facts of the 28-02-2024 reports are
-asserted, and a summary is printed. Deterministic (seeded per unit): running it twice writes
-identical files. Run from the project root: ``python scoring/demo/generate.py``.
+one calculation: no arithmetic of the index here), the facts of the 28-02-2024 reports and of
+the city's SIPAS survey of 2024 are asserted, the register's lineage is checked and the 2025
+changes through the mergers are compared with ``calculation.comparison``, and a summary is
+printed. Deterministic (seeded per unit): running it twice writes identical files. Run from the
+project root: ``python scoring/demo/generate.py``.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ import random
 import sys
 import time
 from collections import Counter, defaultdict
+from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -44,8 +53,16 @@ sys.path.insert(0, str(HERE.parents[1]))  # the project root, for scoring.calcul
 from scoring import calculation as calc  # noqa: E402  (pure: needs no Django)
 
 DATA = HERE / "data"
-GROUPS = ("departments", "districts")
-FIRST_YEAR, SCORED_YEARS, YEARS = 2022, (2022, 2023), (2022, 2023, 2024)
+# Each round's groups: the district level ended on 1 July 2025, the communes are ranked from 2024.
+ROUNDS = {
+    2022: ("departments", "districts"),
+    2023: ("departments", "districts"),
+    2024: ("departments", "districts", "communes"),
+    2025: ("departments", "communes"),
+    2026: ("departments", "communes"),
+}
+FIRST_YEAR, SEED_YEARS, SCORED_YEARS = 2022, (2022, 2023), (2022, 2023, 2024, 2025)
+OPEN_YEAR = 2026  # in self-assessment: criteria and bands, no scores
 ELEMENTS = ("access", "procedure", "civil_servants", "result", "feedback")
 # Cần Thơ's own limits, assumed: with the defaults (90/80/70/50) both reports are impossible.
 BANDS = (
@@ -122,10 +139,16 @@ def vn(value: Decimal, unit: str = "") -> str:
 # Criteria -------------------------------------------------------------------------------------
 
 
+def first_year(group: str) -> int:
+    """The first round of a group: its criteria set then has no links to last year."""
+    return min(year for year, groups in ROUNDS.items() if group in groups)
+
+
 def criteria_rows(outline: list[dict], year: int, group: str) -> list[dict]:
     """The criteria file of a year and group: the outline's rows of that year, parents' maxima
-    summed, district titles, and ``previous_code`` for what existed the year before (the
-    outline's own columns kept for the generator)."""
+    summed, district and commune titles, the notes of full points of the year, and
+    ``previous_code`` for what existed the year before (the outline's own columns kept for the
+    generator)."""
     rows = [
         row
         for row in outline
@@ -145,11 +168,15 @@ def criteria_rows(outline: list[dict], year: int, group: str) -> list[dict]:
             title = row["title_2022"]
         if group == "districts" and row["district_title"]:
             title = row["district_title"]
-        existed = year > FIRST_YEAR and int(row["since"] or FIRST_YEAR) < year
+        if group == "communes" and row["commune_title"]:
+            title = row["commune_title"]
+        existed = year > first_year(group) and int(row["since"] or FIRST_YEAR) < year
+        note = row["evidence_2025"] if year >= 2025 and row["evidence_2025"] else row["evidence"]
         result.append(
             {
                 **row,
                 "title": title,
+                "evidence": note,
                 "max_points": fmt(maxima[row["code"]]),
                 "previous_code": row["code"] if existed else "",
             }
@@ -354,8 +381,8 @@ def unit_scores(leaves, story, elements, year, seed) -> list[list[str]]:
 
 
 def generate(outline, targets, units) -> None:
-    for group in GROUPS:
-        for year in YEARS:
+    for year, groups in ROUNDS.items():
+        for group in groups:
             folder = DATA / str(year) / group
             rows = criteria_rows(outline, year, group)
             table = ([row[column] for column in CRITERIA_COLUMNS] for row in rows)
@@ -365,8 +392,11 @@ def generate(outline, targets, units) -> None:
                 continue
             leaves = leaves_of(rows)
             scores, sipas = [], []
-            for unit in (u for u in units if u["group"] == group):
+            for unit in units:
+                if unit["group"] != group or (year, unit["code"]) not in targets:
+                    continue
                 story = {**targets[year, unit["code"]], "unit": unit["code"]}
+                assert story["group"] == group, f"{year} {unit['code']}: {story['group']}"
                 seed = f"cchc-demo/{year}/{group}/{unit['code']}"
                 elements = sipas_elements(D(story["sipas_index"]), random.Random(f"{seed}/sipas"))
                 sipas.append([unit["code"], *(f"{elements[e]:.2f}" for e in ELEMENTS)])
@@ -488,9 +518,9 @@ def verify(outline, targets, units):
     """Read every file back and check the story; return what the summary prints."""
     names = {unit["code"]: unit["name"] for unit in units}
     par, sipas, bands, payments, na, corrected = {}, {}, {}, {}, Counter(), Counter()
-    for group in GROUPS:
+    for group in dict.fromkeys(g for groups in ROUNDS.values() for g in groups):
         previous = None
-        for year in YEARS:
+        for year in (year for year, groups in ROUNDS.items() if group in groups):
             folder = DATA / str(year) / group
             rows = read_csv(folder / "criteria.csv")
             added = [row["code"] for row in outline if row["since"] == str(year)]
@@ -530,11 +560,20 @@ def verify(outline, targets, units):
                 bounds = [D(bound) for _c, _l, bound in BANDS[:-1]]
                 gap = min(abs(par[year, group][unit] - bound) for bound in bounds)
                 assert gap >= D("0.05"), f"{year} {unit}: {gap} from a band bound"
-    assert all(2 <= na[year] <= 3 for year in SCORED_YEARS), na
+    assert all(2 <= na[year] <= 3 for year in SEED_YEARS), na
+    assert all(na[year] for year in SCORED_YEARS), na
     assert all(corrected[year] for year in SCORED_YEARS), "the council corrects some figures"
     assert [row["code"] for row in outline if row["since"] or row["until"]] == ["1.3.3", "1.4.3"]
+    assert sorted(path.name for path in DATA.iterdir() if path.is_dir()) == [
+        str(year) for year in ROUNDS
+    ], "a folder of no round"
+    # load_demo publishes the years with scores and opens the last one, the only one without.
+    assert [year for year in ROUNDS if year not in SCORED_YEARS] == [OPEN_YEAR] == [max(ROUNDS)]
     check_story(par, sipas, bands, payments, names)
-    return par, sipas, bands, names
+    check_sipas_2024(sipas, names)
+    lineage = check_lineage(units, targets)
+    check_2025(par, sipas, lineage, names)
+    return par, sipas, bands, names, lineage
 
 
 def ranked(indices: dict[str, Decimal], names: dict[str, str]) -> list[calc.Ranked]:
@@ -567,19 +606,19 @@ def check_story(par, sipas, bands, payments, names) -> None:
         ("departments", "92.27", "90.51", "1.76"),
         ("districts", "93.93", "87.51", "6.42"),
     ):
-        averages = [calc.average(list(par[year, group].values())) for year in SCORED_YEARS]
+        averages = [calc.average(list(par[year, group].values())) for year in SEED_YEARS]
         assert averages == [D(before), D(now)], (group, averages)
         assert calc.change(averages[1], averages[0]) == D(gain), group
-        sipas_averages = [calc.average(list(sipas[year, group].values())) for year in SCORED_YEARS]
+        sipas_averages = [calc.average(list(sipas[year, group].values())) for year in SEED_YEARS]
         assert not set(sipas_averages) & set(averages), f"{group}: SIPAS averages are PAR's"
     changes = {
         group: [calc.change(par[2023, group][u], par[2022, group][u]) for u in par[2023, group]]
-        for group in GROUPS
+        for group in ("departments", "districts")
     }
     assert all(change > 0 for change in changes["districts"]), "every district improved"
     worse = sum(change <= 0 for change in changes["departments"])
     assert 2 <= worse <= 3, f"{worse} departments did not improve"
-    assert all(index > 80 for year in SCORED_YEARS for index in par[year, "departments"].values())
+    assert all(index > 80 for year in SEED_YEARS for index in par[year, "departments"].values())
     top = [r.key for r in ranked(sipas[2023, "departments"], names)[:3]]
     assert top == ["so-lao-dong-thuong-binh-xa-hoi", "so-giao-duc-dao-tao", "so-noi-vu"], top
     order = ranked(sipas[2023, "districts"], names)
@@ -589,35 +628,222 @@ def check_story(par, sipas, bands, payments, names) -> None:
     assert paid["so-tai-chinh"] == D("42.4") and all(15 <= v <= 60 for v in paid.values()), paid
 
 
+def check_sipas_2024(sipas, names) -> None:
+    """The city's own SIPAS survey of 2024 (Viện Kinh tế – Xã hội thành phố, reported by Lao
+    Động; the README of the demo): the averages, the highest and the lowest units."""
+    departments = ranked(sipas[2024, "departments"], names)
+    assert calc.average([r.index for r in departments]) == D("94.41")
+    top = [(r.key, r.index, r.rank) for r in departments[:4]]
+    assert top[0] == ("so-thong-tin-truyen-thong", D("98.00"), 1), top
+    assert sorted(top[1:3]) == [
+        ("so-khoa-hoc-cong-nghe", D("96.93"), 2),
+        ("so-van-hoa-the-thao-du-lich", D("96.93"), 2),
+    ], top
+    assert top[3][2] == 4, top  # the tie shares rank 2; the next is 4th
+    assert (departments[-1].key, departments[-1].index) == ("so-xay-dung", D("89.32"))
+    assert departments[-1].rank == 20 and departments[-2].index > departments[-1].index
+    districts = ranked(sipas[2024, "districts"], names)
+    assert calc.average([r.index for r in districts]) == D("93.53")
+    assert (districts[0].key, districts[0].index, districts[0].rank) == (
+        "quan-o-mon",
+        D("96.73"),
+        1,
+    )
+    assert (districts[-1].key, districts[-1].index, districts[-1].rank) == (
+        "quan-ninh-kieu",
+        D("91.69"),
+        9,
+    )
+    assert districts[1].index < districts[0].index and districts[-2].index > districts[-1].index
+
+
+# Lineage: the register of units -----------------------------------------------------------------
+
+MERGER_DAY, NEW_CITY_DAY = date(2025, 3, 1), date(2025, 7, 1)
+
+
+def successors_of(unit: dict) -> list[str]:
+    return [code for code in unit["successor"].split(";") if code]
+
+
+def taken_over(units: list[dict], year: int) -> dict[str, list[str]]:
+    """Unit → the units it took over during ``year``: only links dated within the year, as
+    publishing follows them (docs/calculation.md, 9)."""
+    took: dict[str, list[str]] = defaultdict(list)
+    for unit in units:
+        if unit["dissolved_on"] and date.fromisoformat(unit["dissolved_on"]).year == year:
+            for code in successors_of(unit):
+                took[code].append(unit["code"])
+    return took
+
+
+def check_lineage(units: list[dict], targets: dict) -> dict:
+    """The register (``import_units``' columns ``successor``, ``dissolved_on``,
+    ``dissolved_reason``): the March 2025 mergers of departments, the end of the districts and
+    the July 2025 communes; who is ranked in 2024 and in 2025. Returns the numbers."""
+    by_code = {unit["code"]: unit for unit in units}
+    assert len(by_code) == len(units), "duplicate codes"
+    ceased = defaultdict(list)
+    for unit in units:
+        day = date.fromisoformat(unit["dissolved_on"]) if unit["dissolved_on"] else None
+        for code in successors_of(unit):
+            assert day, f"{unit['code']}: a successor needs the day it ceased"
+            successor = by_code[code]
+            assert successor["group"] == unit["group"], f"{unit['code']} → {code}"
+            assert not successor["dissolved_on"], f"{unit['code']} → {code}: a chain"
+        if day:
+            assert unit["dissolved_reason"], f"{unit['code']}: why it ceased"
+            ceased[unit["group"], day].append(unit)
+    assert sorted((group, day, len(v)) for (group, day), v in ceased.items()) == [
+        ("communes", NEW_CITY_DAY, 80),
+        ("departments", MERGER_DAY, 7),
+        ("districts", NEW_CITY_DAY, 9),
+    ], sorted(ceased)
+    assert all(len(successors_of(u)) == 1 for u in ceased["departments", MERGER_DAY])
+    assert all(
+        not successors_of(u) and u["dissolved_reason"] == "bỏ cấp huyện"
+        for u in ceased["districts", NEW_CITY_DAY]
+    )
+    old_communes = ceased["communes", NEW_CITY_DAY]
+    splits = [u["code"] for u in old_communes if len(successors_of(u)) > 1]
+    assert all(successors_of(u) for u in old_communes) and len(splits) == 3, splits
+    active = [unit for unit in units if not unit["dissolved_on"]]
+    groups = Counter(unit["group"] for unit in active)
+    assert groups == {"departments": 15, "communes": 103}, groups
+    kinds = Counter(u["name"].split()[0] for u in active if u["group"] == "communes")
+    assert kinds == {"phường": 31, "xã": 72}, kinds
+    # Who is ranked: every unit of 2024 ceased or carried on; 2025 ranks the units of today.
+    ranked_in = {
+        year: Counter(row["group"] for (y, _u), row in targets.items() if y == year)
+        for year in (2024, 2025)
+    }
+    assert ranked_in[2024] == {"departments": 20, "districts": 9, "communes": 80}, ranked_in
+    assert all((2024, u["code"]) in targets for group_day in ceased.values() for u in group_day)
+    assert {u for (y, u) in targets if y == 2025} == {u["code"] for u in active}
+    new = [u["code"] for u in active if (2024, u["code"]) not in targets]
+    took = taken_over(units, 2025)
+    assert all(took[code] or by_code[code]["group"] == "communes" for code in new), new
+    kept = [u for u in active if u["group"] == "departments" and (2024, u["code"]) in targets]
+    assert len(kept) == 13, "the departments that kept their name keep their code"
+    return {
+        "units": units,
+        "ceased": {key: len(v) for key, v in ceased.items()},
+        "successor_links": sum(len(successors_of(u)) for u in units),
+        "splits": splits,
+        "new": new,
+        "took_over": took,
+    }
+
+
+def comparisons(year: int, indices: dict, units: list[dict]) -> dict[str, calc.Comparison]:
+    """Unit → what its change compares with (calculation.comparison): last year's indices in
+    whatever group the unit then was, through the links dated within ``year``."""
+    before = {}
+    for (y, _group), values in indices.items():
+        if y == year - 1:
+            before.update(values)
+    took = taken_over(units, year)
+    return {
+        unit: calc.comparison(unit, before.get(unit), [(p, before.get(p)) for p in took[unit]])
+        for (y, _group), values in indices.items()
+        if y == year
+        for unit in values
+    }
+
+
+def check_2025(par, sipas, lineage, names) -> None:
+    """The first year of the new city: 15 departments and 103 communes, each change compared
+    through the mergers; the four bases (docs/calculation.md, 9, whose worked example is Sở
+    Nông nghiệp và Môi trường's)."""
+    assert len(par[2025, "departments"]) == 15 and len(par[2025, "communes"]) == 103
+    compared = comparisons(2025, par, lineage["units"])
+    basis = {
+        group: Counter(compared[u].basis for u in par[2025, group])
+        for group in ("departments", "communes")
+    }
+    assert basis["departments"] == {"own": 9, "merged": 5, "predecessor": 1}, basis
+    # Communes: 71 formed only from Hậu Giang's and Sóc Trăng's, never ranked here.
+    assert basis["communes"] == {None: 71, "merged": 28, "predecessor": 4}, basis
+    own = compared["so-tu-phap"]
+    assert (own.basis, own.compared_with) == ("own", ("so-tu-phap",))
+    assert own.previous_index == par[2024, "departments"]["so-tu-phap"]
+    one = compared["so-dan-toc-ton-giao"]
+    assert (one.basis, one.compared_with) == ("predecessor", ("ban-dan-toc",))
+    merged = compared["so-nong-nghiep-moi-truong"]
+    assert merged.basis == "merged" and merged.compared_with == (
+        "so-nong-nghiep-phat-trien-nong-thon",
+        "so-tai-nguyen-moi-truong",
+    )
+    assert merged.previous_index == D("88.13")  # (90.35 + 85.90) / 2, half-up
+    assert calc.change(par[2025, "departments"]["so-nong-nghiep-moi-truong"], D("88.13")) == D(
+        "3.27"
+    )
+    assert compared["so-noi-vu"].compared_with == ("so-noi-vu", "so-lao-dong-thuong-binh-xa-hoi")
+    commune = compared["xa-thanh-phu"]
+    assert (commune.basis, commune.compared_with) == ("predecessor", ("huyen-co-do-xa-thanh-phu",))
+    assert compared["phuong-vi-thanh"] == calc.NOTHING_TO_COMPARE
+    # A split ward counts in both new wards it was divided among.
+    split = "quan-binh-thuy-phuong-long-tuyen"
+    assert split in compared["phuong-an-binh"].compared_with
+    assert split in compared["phuong-long-tuyen"].compared_with
+    assert names["phuong-an-binh"] == "phường An Bình" != names["quan-ninh-kieu-phuong-an-binh"]
+    sipas_compared = comparisons(2025, sipas, lineage["units"])
+    assert sipas_compared["so-nong-nghiep-moi-truong"].basis == "merged"
+    assert sipas_compared["phuong-vi-thanh"].basis is None
+
+
 # Summary --------------------------------------------------------------------------------------
 
 
-def summary(par, sipas, bands, names, outline) -> None:
-    leaves = leaves_of(criteria_rows(outline, 2023, "departments"))
-    kinds = calc.maximum_by_kind(Criterion(x["kind"], x["max"]) for x in leaves)
-    fields = [
-        fmt(calc.scored_maximum(Criterion(x["kind"], x["max"]) for x in leaves if x["field"] == f))
-        for f in "12345678"
-    ]
-    print(f"2023 set: {len(leaves)} leaves; fields {'/'.join(fields)} (illustrative);", end=" ")
-    print(", ".join(f"{kind} {fmt(points)}" for kind, points in kinds.items()))
+def summary(par, sipas, bands, names, outline, lineage) -> None:
+    for group in ("departments", "communes"):
+        leaves = leaves_of(criteria_rows(outline, 2025, group))
+        kinds = calc.maximum_by_kind(Criterion(x["kind"], x["max"]) for x in leaves)
+        fields = [
+            fmt(
+                calc.scored_maximum(
+                    Criterion(x["kind"], x["max"]) for x in leaves if x["field"] == f
+                )
+            )
+            for f in "12345678"
+        ]
+        print(f"2025 {group} set: {len(leaves)} leaves; fields {'/'.join(fields)}", end=" ")
+        print("(illustrative); " + ", ".join(f"{k} {fmt(points)}" for k, points in kinds.items()))
     print("bands (assumed): " + ", ".join(f"{label} ≥ {bound}" for _c, label, bound in BANDS))
+    ceased = ", ".join(
+        f"{count} {group} on {day}" for (group, day), count in sorted(lineage["ceased"].items())
+    )
+    print(
+        f"lineage: ceased {ceased}; {lineage['successor_links']} successor links, "
+        f"{len(lineage['splits'])} splits; {len(lineage['new'])} new units in 2025"
+    )
     for (year, group), indices in sorted(par.items()):
         sipas_rank = {r.key: r.rank for r in ranked(sipas[year, group], names)}
-        before = par.get((year - 1, group), {})
+        compared = comparisons(year, par, lineage["units"])
+        order = ranked(indices, names)
         print(f"\n{year} {group}")
-        for r in ranked(indices, names):
-            change = calc.change(r.index, before.get(r.key))
+        shown_rows = order if len(order) <= 30 else [*order[:5], None, *order[-3:]]
+        for r in shown_rows:
+            if r is None:
+                print(f"    … {len(order) - 8} more")
+                continue
+            comparison = compared[r.key]
+            change = calc.change(r.index, comparison.previous_index)
             shown = "" if change is None else f"{change:+}"
+            basis = {"own": "", None: ""}.get(comparison.basis, comparison.basis)
             print(
                 f"{r.rank:>3} {names[r.key]:<52} {r.index:>6} {bands[year, group][r.key]:<10}"
-                f" {shown:>6}   SIPAS {sipas[year, group][r.key]:>6} ({sipas_rank[r.key]})"
+                f" {shown:>6} {basis:<11} SIPAS {sipas[year, group][r.key]:>6}"
+                f" ({sipas_rank[r.key]})"
             )
         counts = Counter(bands[year, group].values())
+        bases = Counter(compared[u].basis or "none" for u in indices)
         print(
             f"    average {calc.average(list(indices.values()))}, SIPAS average "
             f"{calc.average(list(sipas[year, group].values()))}; "
             + ", ".join(f"{label} {counts[label]}" for _c, label, _b in BANDS if counts[label])
+            + "; change: "
+            + ", ".join(f"{basis} {n}" for basis, n in sorted(bases.items()))
         )
 
 
@@ -627,8 +853,8 @@ def main() -> None:
     targets = {(int(row["year"]), row["unit"]): row for row in read_csv(HERE / "targets.csv")}
     units = read_csv(DATA / "units.csv")
     generate(outline, targets, units)
-    par, sipas, bands, names = verify(outline, targets, units)
-    summary(par, sipas, bands, names, outline)
+    par, sipas, bands, names, lineage = verify(outline, targets, units)
+    summary(par, sipas, bands, names, outline, lineage)
     print(f"\nAll checks passed in {time.perf_counter() - started:.1f} s; files under {DATA}")
 
 

@@ -1,9 +1,9 @@
-"""One full yearly cycle on the demo's 2024 round, in a real browser.
+"""One full yearly cycle on the demo's open round (2026), in a real browser.
 
 Sở Nội vụ's staff score, report the figures of the target leaves and upload evidence, its head
 submits, the appraisers accept their fields and score the agency leaves, appraiser 1 flags a
 leaf, the staff explain, appraiser 1 re-appraises, the secretariat drives every stage and
-publishes, and the public API shows the result. The 19 other departments, the survey points
+publishes, and the public API shows the result. The 14 other departments, the survey points
 and SIPAS (which feeds five survey leaves) arrive through the import commands, as they would
 from the secretariat's files.
 """
@@ -108,8 +108,8 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
     browser, live_server, tmp_path, screenshots, django_capture_on_commit_callbacks
 ):
     call_command("load_demo", stdout=io.StringIO())
-    round_2024 = Round.objects.get(year=2024)
-    assessment = Assessment.objects.get(unit__code=UNIT, criteria_set__round=round_2024)
+    round_2026 = Round.objects.get(year=2026)
+    assessment = Assessment.objects.get(unit__code=UNIT, criteria_set__round=round_2026)
     leaves = list(assessment.criteria_set.criteria.filter(is_leaf=True).order_by("position"))
     flagged = next(c for c in leaves if c.kind == Kind.SELF and c.max_points >= 1)
     visit = Visit(browser, live_server.url, screenshots)
@@ -118,7 +118,7 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
     visit.login(f"staff-{UNIT}")
     visit.go("/assessments/")
     visit.shot("staff-assessments")
-    visit.go(f"/assessments/2024/{UNIT}/")
+    visit.go(f"/assessments/2026/{UNIT}/")
     page = visit.page
     for field in page.locator('input[name^="score_"]').all():
         name = field.get_attribute("name")
@@ -130,8 +130,8 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
         )
         field.fill(str(full_figure(criterion)).replace(".", ","))  # the decimal comma
     for method in page.locator('textarea[name^="method_"]').all():
-        method.fill("Theo báo cáo CCHC năm 2024")
-    evidence_pdf = tmp_path / "ke-hoach-cchc-2024.pdf"
+        method.fill("Theo báo cáo CCHC năm 2026")
+    evidence_pdf = tmp_path / "ke-hoach-cchc-2026.pdf"
     evidence_pdf.write_bytes(PDF)
     page.set_input_files(f'input[name="ev{flagged.pk}-file"]', str(evidence_pdf))
     visit.shot("staff-self-assessment")
@@ -142,7 +142,7 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
 
     # 2. The head submits, after a confirmation.
     visit.login(f"head-{UNIT}")
-    visit.go(f"/assessments/2024/{UNIT}/submit/")
+    visit.go(f"/assessments/2026/{UNIT}/submit/")
     visit.shot("head-submit-confirmation")
     page.click("#confirm-submit")
     page.wait_for_load_state()
@@ -161,14 +161,14 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
             for other in others.select_related("unit")
             for leaf in leaves
         ],
-        year=2024,
+        year=2026,
         group="departments",
     )
     import_csv(
         tmp_path,
         "survey.csv",
         [file_row(UNIT, leaf) for leaf in leaves if leaf.kind == Kind.SURVEY],
-        year=2024,
+        year=2026,
         group="departments",
     )
     sipas = tmp_path / "sipas.csv"
@@ -182,13 +182,13 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
         ),
         encoding="utf-8",
     )
-    call_command("import_sipas", str(sipas), year=2024, group="departments", stdout=io.StringIO())
+    call_command("import_sipas", str(sipas), year=2026, group="departments", stdout=io.StringIO())
 
     # 3. The secretariat opens round 1 of the appraisal.
     visit.login("secretariat")
     with django_capture_on_commit_callbacks(execute=True):
-        visit.open_next_stage(round_2024)
-    assert Round.objects.get(pk=round_2024.pk).stage == Stage.APPRAISAL_1
+        visit.open_next_stage(round_2026)
+    assert Round.objects.get(pk=round_2026.pk).stage == Stage.APPRAISAL_1
 
     # 4. Appraisers accept their fields; appraiser 1 lowers one leaf and flags it.
     appraise = f"/admin/scoring/assessment/{assessment.pk}/appraise/"
@@ -229,17 +229,17 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
     # 5. Explanation: the staff answer, the head submits it.
     visit.login("secretariat")
     with django_capture_on_commit_callbacks(execute=True):
-        visit.open_next_stage(round_2024)
-    visit.go(f"/admin/scoring/round/{round_2024.pk}/progress/")
+        visit.open_next_stage(round_2026)
+    visit.go(f"/admin/scoring/round/{round_2026.pk}/progress/")
     visit.shot("council-progress")
     visit.login(f"staff-{UNIT}")
-    visit.go(f"/assessments/2024/{UNIT}/")
-    page.fill(f'textarea[name="explanation_{flagged.pk}"]', "Báo cáo quý IV đã gửi ngày 28/12/2024")
+    visit.go(f"/assessments/2026/{UNIT}/")
+    page.fill(f'textarea[name="explanation_{flagged.pk}"]', "Báo cáo quý IV đã gửi ngày 28/12/2026")
     visit.shot("staff-explanation")
     page.click("#save")
     page.wait_for_load_state()
     visit.login(f"head-{UNIT}")
-    visit.go(f"/assessments/2024/{UNIT}/explanation/submit/")
+    visit.go(f"/assessments/2026/{UNIT}/explanation/submit/")
     page.click("#confirm-submit")
     page.wait_for_load_state()
     assessment.refresh_from_db()
@@ -247,7 +247,7 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
 
     # 6. Round 2: appraiser 1 re-appraises the flagged leaf.
     visit.login("secretariat")
-    visit.open_next_stage(round_2024)
+    visit.open_next_stage(round_2026)
     visit.login("appraiser1")
     visit.go(appraise)
     raised = flagged.max_points - D("0.25")
@@ -260,8 +260,8 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
 
     # 7. The secretariat closes the round, previews and publishes.
     visit.login("secretariat")
-    visit.open_next_stage(round_2024)
-    assert Round.objects.get(pk=round_2024.pk).stage == Stage.FINAL
+    visit.open_next_stage(round_2026)
+    assert Round.objects.get(pk=round_2026.pk).stage == Stage.FINAL
     visit.go(f"/admin/scoring/criteriaset/{assessment.criteria_set.pk}/preview/")
     visit.shot("council-preview")
     visit.go("/admin/rankings/publication/publish/")
@@ -273,10 +273,10 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
     page.wait_for_load_state()
 
     # 8. The public sees it.
-    response = visit.go("/api/v1/rankings/2024/departments/")
+    response = visit.go("/api/v1/rankings/2026/departments/")
     data = response.json()
     result = next(r for r in data["results"] if r["unit"] == UNIT)
     assert result["index"] == "99.75"  # every point but the 0.25 the council kept
-    assert data["version"] == 1 and len(data["results"]) == 20
+    assert data["version"] == 1 and len(data["results"]) == 15
     assert visit.violations == []
     visit.context.close()

@@ -1,5 +1,7 @@
 """The Cần Thơ demo tells the story of the 2023 results (domain.md §6: the city's report of
-28-02-2024 and NSMT's of 29-02-2024), read through the public API and pages after `load_demo`."""
+28-02-2024 and NSMT's of 29-02-2024), the city's SIPAS survey of 2024, and the reorganisation
+of 2025 (departments merged on 1 March, districts abolished and communes merged on 1 July),
+read through the public API and pages after `load_demo`; 2026 is open for self-assessment."""
 
 import io
 import re
@@ -7,6 +9,8 @@ from collections import Counter
 from decimal import Decimal as D
 
 import pytest
+from django.conf import global_settings
+from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from scoring import calculation
@@ -158,22 +162,196 @@ def test_target_agency_and_sipas_leaves_are_published(client, demo):
     assert all(leaf["note"] for leaf in result["leaves"])
 
 
-def test_both_years_are_published_and_2024_is_open_for_self_assessment(client, demo):
+def test_four_years_are_published_and_2026_is_open_for_self_assessment(client, demo):
     years = client.get("/api/v1/").json()["years"]
     assert [(y["year"], [g["code"] for g in y["groups"]]) for y in years] == [
+        (2025, ["departments", "communes"]),
+        (2024, ["departments", "districts", "communes"]),
         (2023, ["departments", "districts"]),
         (2022, ["departments", "districts"]),
     ]
-    assert client.get("/api/v1/rankings/2024/departments/").status_code == 404
-    assert client.get("/api/v1/sipas/2024/districts/").status_code == 404
-    round_2024 = Round.objects.get(year=2024)
-    assert round_2024.stage == Stage.SELF_ASSESSMENT
-    assert round_2024.self_assessment_deadline is not None
-    assert Assessment.objects.filter(criteria_set__round=round_2024).count() == 29
+    for path in (
+        "/api/v1/rankings/2026/departments/",
+        "/api/v1/rankings/2026/communes/",
+        "/api/v1/sipas/2026/communes/",
+        "/rankings/2026/departments/",
+        "/rankings/2026/communes/",
+        "/api/v1/rankings/2025/districts/",  # no district level any more
+    ):
+        assert client.get(path).status_code == 404, path
+    assert Round.objects.get(year=2024).stage == Stage.FINAL
+    round_2026 = Round.objects.get(year=2026)
+    assert round_2026.stage == Stage.SELF_ASSESSMENT
+    assert round_2026.self_assessment_deadline is not None
+    assessments = Assessment.objects.filter(criteria_set__round=round_2026)
+    assert Counter(
+        a.criteria_set.group.code for a in assessments.select_related("criteria_set__group")
+    ) == {"departments": 15, "communes": 103}
+    assert not assessments.filter(unit__dissolved_on__isnull=False).exists()
+
+
+def test_a_2026_staff_account_opens_its_self_assessment(client, demo, settings):
+    # The demo's passwords were hashed with the project's hasher, not the tests' fast one.
+    settings.PASSWORD_HASHERS = global_settings.PASSWORD_HASHERS
+    for unit in ("so-noi-vu", "phuong-ninh-kieu"):
+        client.post("/accounts/login/", {"username": f"staff-{unit}", "password": "demo"})
+        assert client.get(f"/assessments/2026/{unit}/").status_code == 200, unit
+        client.post("/accounts/logout/")
+    # The list: 2026 is a draft; the published years were submitted, not left as drafts.
+    client.post("/accounts/login/", {"username": "staff-so-noi-vu", "password": "demo"})
+    rows = re.findall(
+        r'<th scope="row"><a [^>]*>(\d{4})</a></th>\s*<td>[^<]*</td>\s*<td>([^<]*)</td>',
+        client.get("/assessments/", HTTP_ACCEPT_LANGUAGE="vi").content.decode(),
+    )
+    assert rows == [
+        ("2026", "Đang soạn thảo"),
+        *[(str(year), "Đã gửi") for year in (2025, 2024, 2023, 2022)],
+    ]
+    client.post("/accounts/logout/")
+    # Units that ceased in 2025 have no accounts and nothing to assess.
+    assert not User.objects.filter(username__endswith="huyen-phong-dien").exists()
+    assert client.get("/assessments/2026/huyen-phong-dien/").status_code == 302  # to log in
+
+
+def test_the_2024_sipas_matches_the_citys_survey(client, demo):
+    """Viện Kinh tế – Xã hội thành phố, reported by Lao Động (shared data README)."""
+    departments = client.get("/api/v1/sipas/2024/departments/").json()["results"]
+    assert len(departments) == 20
+    assert average(departments) == D("94.41")
+    assert (departments[0]["name"], departments[0]["index"], departments[0]["rank"]) == (
+        "Sở Thông tin và Truyền thông",
+        "98.00",
+        1,
+    )
+    assert sorted((r["name"], r["index"], r["rank"]) for r in departments[1:3]) == [
+        ("Sở Khoa học và Công nghệ", "96.93", 2),
+        ("Sở Văn hóa, Thể thao và Du lịch", "96.93", 2),
+    ]
+    assert departments[3]["rank"] == 4 and D(departments[3]["index"]) < D("96.93")
+    assert (departments[-1]["name"], departments[-1]["index"], departments[-1]["rank"]) == (
+        "Sở Xây dựng",
+        "89.32",
+        20,
+    )
+    assert D(departments[-2]["index"]) > D("89.32")
+    districts = client.get("/api/v1/sipas/2024/districts/").json()["results"]
+    assert len(districts) == 9
+    assert average(districts) == D("93.53")
+    assert (districts[0]["name"], districts[0]["index"], districts[0]["rank"]) == (
+        "quận Ô Môn",
+        "96.73",
+        1,
+    )
+    assert (districts[-1]["name"], districts[-1]["index"], districts[-1]["rank"]) == (
+        "quận Ninh Kiều",
+        "91.69",
+        9,
+    )
+    assert D(districts[1]["index"]) < D("96.73") and D(districts[-2]["index"]) > D("91.69")
+
+
+def test_2024_ranks_the_old_communes_with_nothing_to_compare(client, demo):
+    sizes = {
+        group: len(ranking(client, 2024, group)["results"])
+        for group in ("departments", "districts", "communes")
+    }
+    assert sizes == {"departments": 20, "districts": 9, "communes": 80}
+    communes = ranking(client, 2024, "communes")
+    assert communes["group_name"] == "UBND cấp xã"
+    assert all(r["change"] is None and r["change_basis"] is None for r in communes["results"])
+    districts = ranking(client, 2024, "districts")["results"]
+    assert all(r["change_basis"] == "own" for r in districts)
+
+
+def test_2025_compares_through_the_mergers(client, demo):
+    departments = ranking(client, 2025, "departments")
+    communes = ranking(client, 2025, "communes")
+    assert (len(departments["results"]), len(communes["results"])) == (15, 103)
+    for data in (departments, communes):
+        assert (data["baseline_version"], data["baseline_outdated"]) == (1, False)
+    last_year = {
+        r["unit"]: r["index"]
+        for group in ("departments", "districts", "communes")
+        for r in ranking(client, 2024, group)["results"]
+    }
+    results = {r["unit"]: r for r in departments["results"] + communes["results"]}
+
+    def basis(unit):
+        r = results[unit]
+        return r["change_basis"], r["compared_with"], r["previous_index"], r["change"]
+
+    own = results["so-tu-phap"]
+    assert basis("so-tu-phap")[:3] == ("own", ["so-tu-phap"], last_year["so-tu-phap"])
+    assert D(own["change"]) == D(own["index"]) - D(last_year["so-tu-phap"])
+    assert basis("so-dan-toc-ton-giao")[:3] == (
+        "predecessor",
+        ["ban-dan-toc"],
+        last_year["ban-dan-toc"],
+    )
+    # docs/calculation.md, 9: (90.35 + 85.90) / 2 = 88.125, published 88.13; 91.40 − 88.13.
+    assert basis("so-nong-nghiep-moi-truong") == (
+        "merged",
+        ["so-nong-nghiep-phat-trien-nong-thon", "so-tai-nguyen-moi-truong"],
+        "88.13",
+        "3.27",
+    )
+    assert basis("so-noi-vu")[:2] == ("merged", ["so-noi-vu", "so-lao-dong-thuong-binh-xa-hoi"])
+    # A commune formed only from Hậu Giang's wards was never ranked here.
+    assert basis("phuong-vi-thanh") == (None, [], None, None)
+    assert basis("xa-thanh-phu")[:2] == ("predecessor", ["huyen-co-do-xa-thanh-phu"])
+    assert basis("phuong-ninh-kieu")[0] == "merged"
+    assert Counter(r["change_basis"] for r in departments["results"]) == {
+        "own": 9,
+        "merged": 5,
+        "predecessor": 1,
+    }
+    assert Counter(r["change_basis"] for r in communes["results"]) == {
+        None: 71,
+        "merged": 28,
+        "predecessor": 4,
+    }
+    # A ward split in two counts in both.
+    for ward in ("phuong-an-binh", "phuong-long-tuyen"):
+        assert "quan-binh-thuy-phuong-long-tuyen" in results[ward]["compared_with"]
+    sipas = {r["unit"]: r for r in client.get("/api/v1/sipas/2025/departments/").json()["results"]}
+    assert sipas["so-nong-nghiep-moi-truong"]["change_basis"] == "merged"
+
+
+def test_the_unit_pages_tell_the_reorganisation(client, demo):
+    district = client.get("/units/huyen-phong-dien/").content.decode()
+    assert "Ngừng hoạt động ngày 01/07/2025 (bỏ cấp huyện)" in district
+    merged = client.get("/units/so-nong-nghiep-moi-truong/").content.decode()
+    assert "Thành lập ngày 01/03/2025 từ:" in merged
+    for code, name in (
+        ("so-nong-nghiep-phat-trien-nong-thon", "Sở Nông nghiệp và Phát triển nông thôn"),
+        ("so-tai-nguyen-moi-truong", "Sở Tài nguyên và Môi trường"),
+    ):
+        assert f'<a href="/units/{code}/">{name}</a>' in merged
+    # Sở Nội vụ, ranked since 2022, took Sở Lao động – Thương binh và Xã hội over.
+    kept = client.get("/units/so-noi-vu/").content.decode()
+    assert "Ngày 01/03/2025 tiếp nhận:" in kept and "Thành lập" not in kept
+    # Its 2025 change is marked and explained: the mean of its own and the taken-over index.
+    ranked_2024 = {
+        r["unit"]: D(r["index"])
+        for r in client.get("/api/v1/rankings/2024/departments/").json()["results"]
+    }
+    mean = calculation.quantize(
+        (ranked_2024["so-noi-vu"] + ranked_2024["so-lao-dong-thuong-binh-xa-hoi"]) / 2
+    )
+    assert '<a href="#vs-par-2025"' in kept
+    note = re.search(r'<li id="vs-par-2025">(.*?)</li>', kept, re.S).group(1)
+    assert f"2025: so với trung bình ({str(mean).replace('.', ',')}) chỉ số năm trước của" in note
+    assert "Sở Lao động – Thương binh và Xã hội</a> (" in note
+    ward = client.get("/units/quan-binh-thuy-phuong-long-tuyen/").content.decode()
+    assert "Ngừng hoạt động ngày 01/07/2025" in ward
+    assert '<a href="/units/phuong-an-binh/">phường An Bình</a>' in ward
+    assert '<a href="/units/phuong-long-tuyen/">phường Long Tuyền</a>' in ward
 
 
 def test_each_demo_set_is_a_full_tree(demo):
-    for criteria_set in CriteriaSet.objects.filter(round__year__in=[2022, 2023, 2024]):
+    sets = CriteriaSet.objects.select_related("round", "group")
+    assert Counter(s.round.year for s in sets) == {2022: 2, 2023: 2, 2024: 3, 2025: 2, 2026: 2}
+    for criteria_set in sets:
         criteria = list(criteria_set.criteria.all())
         fields = [c for c in criteria if c.parent_id is None]
         leaves = [c for c in criteria if c.is_leaf]
@@ -188,8 +366,11 @@ def test_each_demo_set_is_a_full_tree(demo):
         assert sorted(c.sipas_element for c in leaves if c.sipas_element) == sorted(
             ["access", "procedure", "civil_servants", "result", "feedback"]
         )
-        if criteria_set.round.year > 2022:
+        last_year = sets.filter(round__year=criteria_set.round.year - 1, group=criteria_set.group)
+        if last_year.exists():
             assert sum(1 for c in criteria if c.previous_id) > len(criteria) * 0.9
+        else:  # a group's first year: nothing to link to
+            assert not any(c.previous_id for c in criteria)
 
 
 def test_the_methodology_says_what_changed_in_2023(client, demo):

@@ -3,6 +3,9 @@ from django.core.management.base import BaseCommand
 
 from scoring.models import AppraiserAssignment
 
+# The example units shown: a department and a ward of the demo.
+EXAMPLES = ("-so-noi-vu", "-phuong-ninh-kieu")
+
 
 class Command(BaseCommand):
     help = "List the accounts of the demo (all with the password 'demo')."
@@ -30,9 +33,9 @@ class Command(BaseCommand):
             self.stdout.write(f"    {user.username:<14} {'; '.join(roles)}")
         if unit_accounts:
             self.stdout.write(
-                "    every unit has staff-<unit code> (Cán bộ đơn vị) and head-<unit code> "
-                "(Lãnh đạo đơn vị), e.g.:"
+                "    every unit of the open round has staff-<unit code> (Cán bộ đơn vị)\n"
+                "    and head-<unit code> (Lãnh đạo đơn vị), e.g.:"
             )
-            for name in [n for n in unit_accounts if n.endswith(("so-noi-vu", "huyen-phong-dien"))]:
+            for name in [n for n in unit_accounts if n.endswith(EXAMPLES)]:
                 self.stdout.write(f"      {name}")
             self.stdout.write(f"    ({len(unit_accounts)} unit accounts in all)")
