@@ -18,6 +18,7 @@ from scoring.results import NO_SCORE, group_results, sipas_results
 
 from .caching import new_generation
 from .models import (
+    LEAF_VALUES,
     Publication,
     PublishedBand,
     PublishedCriterion,
@@ -247,7 +248,7 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
     if not all(r.pk for r in rows):  # backends without RETURNING on bulk insert
         rows = list(publication.results.order_by("position"))
     titles = {f.code: f.title for f in fields}
-    field_rows, leaf_rows = [], []
+    field_rows, frozen_leaves = [], []
     for published, row in zip(rows, results.rows, strict=True):
         for position, field in enumerate(row.result.fields, start=1):
             field_rows.append(
@@ -263,7 +264,7 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
             )
         for position, leaf in enumerate(leaves, start=1):
             score = row.scores.get(leaf.pk, NO_SCORE)
-            leaf_rows.append(
+            frozen_leaves.append(
                 (
                     published.pk,
                     leaf.code,
@@ -284,18 +285,8 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
     )
     insert_rows(
         PublishedLeaf,
-        [
-            "result_id",
-            "code",
-            "position",
-            "self_score",
-            "final_score",
-            "not_applicable",
-            "note",
-            "self_figure",
-            "figure",
-        ],
-        leaf_rows,
+        ["result_id", "code", "position", *LEAF_VALUES[2:]],
+        frozen_leaves,
     )
     PublishedSipas.objects.bulk_create(
         PublishedSipas(
