@@ -22,6 +22,7 @@ from . import notifications
 from .calculation import FIGURE_KINDS, SELF_SCORED_KINDS
 from .errors import Conflict, Invalid, NotAllowed
 from .models import (
+    LEAF_SOURCE_FIELDS,
     Assessment,
     AssessmentStatus,
     Band,
@@ -176,12 +177,7 @@ def round_copy_sets(*, round_id: int, year: int, user) -> Round:
                 is_leaf=old.is_leaf,
                 position=old.position,
                 previous=old,
-                target=old.target,
-                rule=old.rule,
-                steps=old.steps,
-                direction=old.direction,
-                unit_label=old.unit_label,
-                sipas_element=old.sipas_element,
+                **{name: getattr(old, name) for name in LEAF_SOURCE_FIELDS},
             )
     Transition.objects.create(
         round=target,

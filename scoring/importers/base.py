@@ -64,6 +64,11 @@ class ImportFailed(Refused):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
+    @classmethod
+    def whole_file(cls, message: str) -> ImportFailed:
+        """Refused for a reason of the whole file, no row or column to name."""
+        return cls([Problem(None, None, message)])
+
 
 @dataclass
 class Row:
@@ -188,19 +193,13 @@ def _read_csv(path: Path) -> Table:
     not UTF-8 CSV text or has a value past ``MAX_ROWS`` or ``MAX_COLUMNS``."""
     data = path.read_bytes()
     if b"\x00" in data:
-        raise ImportFailed([Problem(None, None, _("the file is not a CSV text file"))])
+        raise ImportFailed.whole_file(_("the file is not a CSV text file"))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ImportFailed(
-            [
-                Problem(
-                    None,
-                    None,
-                    _("the file is not UTF-8 text (byte %(position)d); save it as CSV UTF-8")
-                    % {"position": error.start + 1},
-                )
-            ]
+        raise ImportFailed.whole_file(
+            _("the file is not UTF-8 text (byte %(position)d); save it as CSV UTF-8")
+            % {"position": error.start + 1}
         ) from None
     del data
     table: Table = []
@@ -216,22 +215,15 @@ def _read_csv(path: Path) -> Table:
             else:
                 _add_row(table, number, cells)
     except csv.Error as error:
-        raise ImportFailed(
-            [Problem(None, None, _("the file is not valid CSV: %(error)s") % {"error": error})]
+        raise ImportFailed.whole_file(
+            _("the file is not valid CSV: %(error)s") % {"error": error}
         ) from None
     return table
 
 
 def _unreadable_workbook(error: Exception) -> ImportFailed:
-    return ImportFailed(
-        [
-            Problem(
-                None,
-                None,
-                _("the file is not a valid XLSX workbook (%(error)s)")
-                % {"error": type(error).__name__},
-            )
-        ]
+    return ImportFailed.whole_file(
+        _("the file is not a valid XLSX workbook (%(error)s)") % {"error": type(error).__name__}
     )
 
 
@@ -245,17 +237,11 @@ def _read_xlsx(path: Path) -> Table:
     except Exception as error:  # zipfile raises many kinds for a damaged archive
         raise _unreadable_workbook(error) from None
     if unpacked > MAX_XLSX_UNPACKED_BYTES:
-        raise ImportFailed(
-            [
-                Problem(
-                    None,
-                    None,
-                    _(
-                        "the workbook is larger than 500 MB once unpacked; keep only the sheet "
-                        "to import, or save it as CSV"
-                    ),
-                )
-            ]
+        raise ImportFailed.whole_file(
+            _(
+                "the workbook is larger than 500 MB once unpacked; keep only the sheet "
+                "to import, or save it as CSV"
+            )
         )
     try:
         reader, sheet_part = _open_workbook(path)
@@ -266,15 +252,9 @@ def _read_xlsx(path: Path) -> Table:
     except ImportFailed:
         raise
     except Exception as error:  # a damaged sheet: name it, never a traceback
-        raise ImportFailed(
-            [
-                Problem(
-                    None,
-                    None,
-                    _("the workbook's first sheet cannot be read (%(error)s)")
-                    % {"error": type(error).__name__},
-                )
-            ]
+        raise ImportFailed.whole_file(
+            _("the workbook's first sheet cannot be read (%(error)s)")
+            % {"error": type(error).__name__}
         ) from None
     finally:
         reader.archive.close()
@@ -443,26 +423,20 @@ def read_table(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".xlsx"}:
-        raise ImportFailed(
-            [
-                Problem(
-                    None,
-                    None,
-                    _("unsupported file type %(suffix)r: use .csv or .xlsx")
-                    % {"suffix": suffix or path.name},
-                )
-            ]
+        raise ImportFailed.whole_file(
+            _("unsupported file type %(suffix)r: use .csv or .xlsx")
+            % {"suffix": suffix or path.name}
         )
     if not path.is_file():
-        raise ImportFailed([Problem(None, None, _("file not found: %(path)s") % {"path": path})])
+        raise ImportFailed.whole_file(_("file not found: %(path)s") % {"path": path})
     if path.stat().st_size > MAX_FILE_BYTES:
-        raise ImportFailed([Problem(None, None, _("the file is larger than 200 MB"))])
+        raise ImportFailed.whole_file(_("the file is larger than 200 MB"))
     if path.stat().st_size == 0:
-        raise ImportFailed([Problem(None, None, _("the file is empty"))])
+        raise ImportFailed.whole_file(_("the file is empty"))
     table = _read_csv(path) if suffix == ".csv" else _read_xlsx(path)
 
     if not table or table[0][0] != 1:
-        raise ImportFailed([Problem(None, None, _("the file is empty: no header row"))])
+        raise ImportFailed.whole_file(_("the file is empty: no header row"))
 
     header = [cell.lower() for cell in table[0][1]]
     problems = Problems()
@@ -510,7 +484,7 @@ def read_table(
         rows.append(Row(number, values))
     problems.raise_if_any()
     if not rows:
-        raise ImportFailed([Problem(None, None, _("the file has a header but no data rows"))])
+        raise ImportFailed.whole_file(_("the file has a header but no data rows"))
     return rows
 
 

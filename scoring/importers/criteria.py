@@ -29,7 +29,6 @@ from scoring.models import (
 from .base import (
     MAX_FIGURE_VALUE,
     ImportFailed,
-    Problem,
     Problems,
     Report,
     assign_changed,
@@ -41,7 +40,6 @@ from .base import (
 
 REQUIRED = ("code", "parent", "title", "max_points", "kind")
 OPTIONAL = ("guidance", "previous_code", *LEAF_SOURCE_FIELDS)
-RULE_COLUMNS = RULE_FIELDS
 _CODE = re.compile(r"^[0-9A-Za-z]+(?:[.\-_][0-9A-Za-z]+)*$")
 
 
@@ -49,15 +47,8 @@ def get_group(code: str) -> UnitGroup:
     try:
         return UnitGroup.objects.get(code=code)
     except UnitGroup.DoesNotExist:
-        raise ImportFailed(
-            [
-                Problem(
-                    None,
-                    None,
-                    _("unknown group %(group)r: import the units first (import_units)")
-                    % {"group": code},
-                )
-            ]
+        raise ImportFailed.whole_file(
+            _("unknown group %(group)r: import the units first (import_units)") % {"group": code}
         ) from None
 
 
@@ -69,18 +60,12 @@ def get_set(year: int, group_code: str) -> CriteriaSet:
         )
     except CriteriaSet.DoesNotExist:
         get_group(group_code)
-        raise ImportFailed(
-            [
-                Problem(
-                    None,
-                    None,
-                    _(
-                        "there is no criteria set for %(year)s and group %(group)r: import the "
-                        "criteria first (import_criteria)"
-                    )
-                    % {"year": year, "group": group_code},
-                )
-            ]
+        raise ImportFailed.whole_file(
+            _(
+                "there is no criteria set for %(year)s and group %(group)r: import the "
+                "criteria first (import_criteria)"
+            )
+            % {"year": year, "group": group_code}
         ) from None
 
 
@@ -105,7 +90,7 @@ def _check_rule(item: dict, problems: Problems) -> None:
     and a survey leaf's ``sipas_element``, each named by its column when wrong; neither is
     allowed on another kind of leaf or on a parent."""
     row, kind = item["row"], item["kind"] if item.get("is_leaf") else ""
-    given = [column for column in RULE_COLUMNS if row[column]]
+    given = [column for column in RULE_FIELDS if row[column]]
     if kind != Kind.TARGET:
         for column in given:
             problems.add(row.number, column, _("only a target leaf has a rule; leave it empty"))
@@ -404,18 +389,12 @@ def _write(items, *, year, group, criteria_set, previous, frozen, optional_given
         stale = [c.pk for code, c in existing.items() if code not in saved]
         if frozen and (report.created or report.updated or stale):
             # Scores point at these criteria: the same file again is fine, a change is not.
-            raise ImportFailed(
-                [
-                    Problem(
-                        None,
-                        None,
-                        _(
-                            "the criteria set of %(year)s, group %(group)r, already has scores or "
-                            "a publication: its criteria can no longer be changed"
-                        )
-                        % {"year": year, "group": group.code},
-                    )
-                ]
+            raise ImportFailed.whole_file(
+                _(
+                    "the criteria set of %(year)s, group %(group)r, already has scores or "
+                    "a publication: its criteria can no longer be changed"
+                )
+                % {"year": year, "group": group.code}
             )
         if stale:
             Criterion.objects.filter(pk__in=stale).delete()
