@@ -11,11 +11,9 @@ from django.db import models
 from django.db.models import Max, OuterRef, Subquery
 from django.utils.translation import gettext_lazy as _
 
-from scoring.models import Unit, UnitGroup
+from scoring.models import FIGURE, POINTS, Unit, UnitGroup
 
-POINTS = {"max_digits": 7, "decimal_places": 2}
 PERCENT = {"max_digits": 5, "decimal_places": 2}
-FIGURE = {"max_digits": 14, "decimal_places": 2}
 
 
 class PublicationQuerySet(models.QuerySet):

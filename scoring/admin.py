@@ -112,7 +112,7 @@ class RoundAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("deadline of the current stage"))
     def current_deadline(self, obj):
-        return obj.deadline_for(obj.stage)
+        return obj.current_deadline()
 
     @admin.display(description=_("follow"))
     def links(self, obj):

@@ -116,9 +116,8 @@ def appraise_view(model_admin, request, assessment_id: int):
         scores = {score.criterion_id: score for score in assessment.scores.order_by("pk")}
     for score in scores.values():
         score.criterion = by_id[score.criterion_id]
-    field_of = {c.pk: c.field.pk for c in criteria}
     in_order = sorted(scores.values(), key=lambda s: s.criterion.position)
-    editable_scores = appraisable(request.user, assessment, in_order, field_of)
+    editable_scores = appraisable(request.user, assessment, in_order)
     assigned = {score.criterion.field.pk for score in editable_scores}
 
     if request.method == "POST" and "accept" in request.POST:
@@ -223,7 +222,7 @@ def progress_view(model_admin, request, round_id: int):
         cells = defaultdict(lambda: defaultdict(int))
         # What the unit enters (a self score, a target leaf's figure) and what needs a final
         # score from the council or an import (scored kinds not derived from SIPAS).
-        entered = {c.pk for c in criteria if c.is_leaf and c.kind in (Kind.SELF, Kind.TARGET)}
+        entered = {c.pk for c in criteria if c.is_leaf and c.kind in calculation.REQUIRED_KINDS}
         needs_final = {
             c.pk
             for c in criteria

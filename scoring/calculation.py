@@ -40,6 +40,10 @@ SCORED_KINDS = frozenset({Kind.SELF, Kind.AGENCY, Kind.TARGET, Kind.SURVEY})
 # the council types (a target leaf's points follow from the figure the council verifies).
 SELF_SCORED_KINDS = frozenset({Kind.SELF, Kind.BONUS})
 FIGURE_KINDS = frozenset({Kind.TARGET})
+# What a unit enters (a score or a figure), and what a submission requires of it (bonus is
+# optional).
+ENTERED_KINDS = SELF_SCORED_KINDS | FIGURE_KINDS
+REQUIRED_KINDS = frozenset({Kind.SELF, Kind.TARGET})
 APPRAISED_KINDS = frozenset({Kind.SELF, Kind.AGENCY, Kind.BONUS, Kind.PENALTY})
 
 

@@ -12,7 +12,7 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import Kind
+from .models import FIGURE, POINTS, Kind
 from .validators import validate_multi_line, validate_single_line
 
 # Extension → what the first bytes must be (and, for Office Open XML, a part the zip must hold).
@@ -97,8 +97,7 @@ class PointsField(DecimalInput):
             required=False,
             min_value=Decimal("0"),
             max_value=maximum,
-            max_digits=7,
-            decimal_places=2,
+            **POINTS,
             widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": str(maximum)}),
             **kwargs,
         )
@@ -111,8 +110,7 @@ class FigureField(DecimalInput):
         super().__init__(
             required=False,
             min_value=Decimal("0"),
-            max_digits=14,
-            decimal_places=2,
+            **FIGURE,
             widget=forms.TextInput(attrs={"inputmode": "decimal", "size": "10"}),
             **kwargs,
         )

@@ -566,11 +566,6 @@ class Score(models.Model):
     def final_score(self) -> Decimal | None:
         return calculation.final_score(self.appraisal_1, self.appraisal_2)
 
-    @property
-    def final_figure(self) -> Decimal | None:
-        """A target leaf's figure as the council verified it (round 2, else round 1)."""
-        return calculation.final_score(self.figure_1, self.figure_2)
-
     def record_change(self, reason: str) -> None:
         """Save what was changed on this score as its next version, the reason kept in its
         history (optimistic locking compares versions)."""

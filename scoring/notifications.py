@@ -161,7 +161,7 @@ def deadline_reminders(now=None) -> int:
     sent = 0
     with translation.override(settings.LANGUAGE_CODE):
         for round_obj in Round.objects.exclude(stage__in=[Stage.SETUP, Stage.FINAL]):
-            deadline = round_obj.deadline_for(round_obj.stage)
+            deadline = round_obj.current_deadline()
             if deadline is None or timezone.localdate(deadline) - today != timedelta(
                 days=REMINDER_DAYS
             ):

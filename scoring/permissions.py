@@ -213,10 +213,10 @@ def criteria_set_for_council(user, set_id: int) -> CriteriaSet:
     return criteria_set
 
 
-def appraisable(user, assessment: Assessment, scores, field_of: dict[int, int]) -> list:
+def appraisable(user, assessment: Assessment, scores) -> list:
     """The scores the user may appraise now, in the order given: leaves of a kind the council
-    appraises, in the user's fields, in round 1; in round 2 only the flagged ones.
-    ``field_of`` maps a criterion id to the id of its field."""
+    appraises, in the user's fields, in round 1; in round 2 only the flagged ones. Each score's
+    ``criterion`` comes from ``tree()``, which gives it its ``field``."""
     stage = assessment.criteria_set.round.stage
     if stage not in APPRAISAL_STAGES:
         return []
@@ -224,7 +224,7 @@ def appraisable(user, assessment: Assessment, scores, field_of: dict[int, int]) 
     return [
         score
         for score in scores
-        if field_of[score.criterion_id] in assigned
+        if score.criterion.field.pk in assigned
         and score.criterion.kind in APPRAISED_KINDS | FIGURE_KINDS
         and (stage == Stage.APPRAISAL_1 or score.explanation_requested)
     ]

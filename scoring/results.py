@@ -85,18 +85,7 @@ def group_results(criteria_set: CriteriaSet, units: set[int] | None = None) -> G
     scores: dict[int, dict[int, ScoreValues]] = {a.pk: {} for a in assessments}
     for assessment_id, criterion_id, *values in Score.objects.filter(
         assessment__criteria_set=criteria_set
-    ).values_list(
-        "assessment_id",
-        "criterion_id",
-        "self_score",
-        "appraisal_1",
-        "appraisal_2",
-        "not_applicable",
-        "note",
-        "self_figure",
-        "figure_1",
-        "figure_2",
-    ):
+    ).values_list("assessment_id", "criterion_id", *ScoreValues._fields):
         scores[assessment_id][criterion_id] = ScoreValues(*values)
     fed = [leaf for leaf in leaves if leaf.sipas_element]
     sipas = (

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import calculation, workflow
-from .calculation import FIGURE_KINDS, SELF_SCORED_KINDS
+from .calculation import ENTERED_KINDS, REQUIRED_KINDS
 from .errors import Invalid, Refused
 from .forms import (
     EVIDENCE_TYPES,
@@ -43,7 +43,6 @@ from .permissions import (
 )
 
 # What a unit enters: points (self, bonus) or a figure (target).
-ENTERED_KINDS = SELF_SCORED_KINDS | FIGURE_KINDS
 
 # After which stages the unit sees the council's round-1 and round-2 appraisals.
 SHOW_ROUND_1 = {Stage.EXPLANATION, Stage.APPRAISAL_2, Stage.FINAL}
@@ -124,9 +123,7 @@ def _page(
         rows.append(row)
 
     # The leaves a submission needs (self scores and target figures), as the submission checks.
-    leaves = [
-        r for r in rows if r.criterion.is_leaf and r.criterion.kind in (Kind.SELF, Kind.TARGET)
-    ]
+    leaves = [r for r in rows if r.criterion.is_leaf and r.criterion.kind in REQUIRED_KINDS]
     scored = [
         r
         for r in leaves

@@ -19,7 +19,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from . import notifications
-from .calculation import FIGURE_KINDS, SELF_SCORED_KINDS
+from .calculation import ENTERED_KINDS, FIGURE_KINDS, REQUIRED_KINDS
 from .errors import Conflict, Invalid, NotAllowed
 from .models import (
     LEAF_SOURCE_FIELDS,
@@ -218,7 +218,7 @@ def assessment_save_self(*, assessment_id: int, user, leaves: list[SelfInput]) -
     changed = 0
     for item in leaves:
         score = scores.get(item.criterion_id)
-        if score is None or score.criterion.kind not in SELF_SCORED_KINDS | FIGURE_KINDS:
+        if score is None or score.criterion.kind not in ENTERED_KINDS:
             continue
         criterion = score.criterion
         if item.self_score is not None and not 0 <= item.self_score <= criterion.max_points:
@@ -258,7 +258,7 @@ def self_assessment_gaps(assessment: Assessment) -> dict[str, str]:
     gaps = {}
     for score in assessment.scores.select_related("criterion").prefetch_related("evidence"):
         criterion = score.criterion
-        if criterion.kind not in (Kind.SELF, Kind.TARGET):
+        if criterion.kind not in REQUIRED_KINDS:
             continue
         if score.not_applicable_requested:
             continue
@@ -516,7 +516,7 @@ def field_accept(*, assessment_id: int, field_id: int, user) -> int:
     accepted = 0
     for score in assessment.scores.select_for_update().filter(
         Q(criterion_id__in=in_field),
-        criterion__kind__in=SELF_SCORED_KINDS | FIGURE_KINDS,
+        criterion__kind__in=ENTERED_KINDS,
         self_score__isnull=False,
         appraisal_1__isnull=True,
         not_applicable=False,

@@ -151,5 +151,5 @@ def time_left(deadline) -> str:
 @register.inclusion_tag("scoring/_deadline.html")
 def deadline(round_obj):
     """The deadline of the round's current stage: when, and the time left or that it passed."""
-    moment = round_obj.deadline_for(round_obj.stage)
+    moment = round_obj.current_deadline()
     return {"deadline": moment, "passed": round_obj.deadline_passed()}
