@@ -33,7 +33,7 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -42,9 +42,9 @@ def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name, "").strip().lower()
     if value == "":
         return default
-    if value in TRUE:
+    if value in _TRUE:
         return True
-    if value in FALSE:
+    if value in _FALSE:
         return False
     raise ImproperlyConfigured(f"{name}={value!r}: use 1/true/yes/on or 0/false/no/off.")
 

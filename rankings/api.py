@@ -77,6 +77,29 @@ def _comparison(row) -> dict:
     }
 
 
+def _scores(result: PublishedResult) -> dict:
+    """A result's points, index, band and change, in the order the API gives them."""
+    return {
+        "points": money(result.points),
+        "max_points": money(result.max_points),
+        "index": money(result.index),
+        "band": result.band_code,
+        "band_label": result.band_label,
+        "change": money(result.change),
+        **_comparison(result),
+    }
+
+
+def _field(field: PublishedField) -> dict:
+    return {
+        "code": field.code,
+        "title": field.title,
+        "points": money(field.points),
+        "max_points": money(field.max_points),
+        "index": money(field.index),
+    }
+
+
 @require_safe
 def index(request):
     """The published years, newest first, each with its groups and links."""
@@ -124,23 +147,8 @@ def _rankings(publication: Publication) -> JsonResponse:
                     "rank": result.rank,
                     "unit": result.unit_code,
                     "name": result.unit_name,
-                    "points": money(result.points),
-                    "max_points": money(result.max_points),
-                    "index": money(result.index),
-                    "band": result.band_code,
-                    "band_label": result.band_label,
-                    "change": money(result.change),
-                    **_comparison(result),
-                    "fields": [
-                        {
-                            "code": field.code,
-                            "title": field.title,
-                            "points": money(field.points),
-                            "max_points": money(field.max_points),
-                            "index": money(field.index),
-                        }
-                        for field in result.fields.all()
-                    ],
+                    **_scores(result),
+                    "fields": [_field(field) for field in result.fields.all()],
                 }
                 for result in results
             ],
@@ -254,23 +262,8 @@ def _unit(code: str, results: list[PublishedResult]) -> JsonResponse:
                     "version": r.publication.version,
                     "rank": r.rank,
                     "of": r.publication.unit_count,
-                    "points": money(r.points),
-                    "max_points": money(r.max_points),
-                    "index": money(r.index),
-                    "band": r.band_code,
-                    "band_label": r.band_label,
-                    "change": money(r.change),
-                    **_comparison(r),
-                    "fields": [
-                        {
-                            "code": f.code,
-                            "title": f.title,
-                            "points": money(f.points),
-                            "max_points": money(f.max_points),
-                            "index": money(f.index),
-                        }
-                        for f in fields.get(r.pk, [])
-                    ],
+                    **_scores(r),
+                    "fields": [_field(f) for f in fields.get(r.pk, [])],
                     "leaves": [
                         _leaf(leaf, criteria.get((r.publication_id, leaf.code)))
                         for leaf in leaves.get(r.pk, [])

@@ -199,10 +199,7 @@ def published_page(*parameters: str, json: bool = False):
         def wrapper(request, *args, **kwargs):
             try:
                 request.GET = clean_query(request.GET, parameters)
-            except BadQuery as error:
-                return bad_request(request, str(error), json=json)
-            request.META["QUERY_STRING"] = request.GET.urlencode()
-            try:
+                request.META["QUERY_STRING"] = request.GET.urlencode()
                 return _quick(view, request, *args, **kwargs)
             except BadQuery as error:
                 return bad_request(request, str(error), json=json)

@@ -68,17 +68,22 @@ def _comparisons(year: int, units: list[Unit], model) -> dict[int, calculation.C
     return comparisons
 
 
+def _compared(index, comparison: calculation.Comparison) -> dict:
+    """A frozen result's change from last year and what it was measured against."""
+    return {
+        "previous_index": comparison.previous_index,
+        "change": calculation.change(index, comparison.previous_index),
+        "change_basis": comparison.basis or "",
+        "compared_with": list(comparison.compared_with),
+    }
+
+
 def outdated_by(publication: Publication) -> list[Publication]:
-    """The next year's publications of the same group that compare with an older version of
-    this one (an erratum, or this year published after the next): to re-publish with a
-    reason."""
-    return [
-        later
-        for later in Publication.objects.latest_versions().filter(
-            year=publication.year + 1, group_code=publication.group_code
-        )
-        if later.baseline_version != publication.version
-    ]
+    """The next year's publication of the same group, when it compares with an older version
+    of this one, the latest (an erratum, or this year published after the next): to re-publish
+    with a reason."""
+    later = Publication.objects.current(publication.year + 1, publication.group_code)
+    return [later] if later is not None and later.baseline_outdated(publication) else []
 
 
 def stage_refusal(round_obj) -> str | None:
@@ -238,10 +243,7 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
             index=row.result.index,
             band_code=row.band.code if row.band else "",
             band_label=row.band.label if row.band else "",
-            previous_index=previous[row.unit.pk].previous_index,
-            change=calculation.change(row.result.index, previous[row.unit.pk].previous_index),
-            change_basis=previous[row.unit.pk].basis or "",
-            compared_with=list(previous[row.unit.pk].compared_with),
+            **_compared(row.result.index, previous[row.unit.pk]),
         )
         for position, row in enumerate(results.rows, start=1)
     )
@@ -297,10 +299,7 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
             position=position,
             rank=row.rank,
             index=row.index,
-            previous_index=sipas_previous[row.unit.pk].previous_index,
-            change=calculation.change(row.index, sipas_previous[row.unit.pk].previous_index),
-            change_basis=sipas_previous[row.unit.pk].basis or "",
-            compared_with=list(sipas_previous[row.unit.pk].compared_with),
+            **_compared(row.index, sipas_previous[row.unit.pk]),
             **row.elements,
         )
         for position, row in enumerate(sipas, start=1)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from scoring.calculation import quantize
-from scoring.templatetags.cchc_tags import change
+from scoring.templatetags.cchc_tags import change_cell
 
 CHANGE = pgettext_lazy("difference from last year", "Change")
 
@@ -44,21 +44,32 @@ class NumberColumn(tables.Column):
         return None if value is None else quantize(Decimal(value))
 
 
-def change_cell(value, record):
-    """The change, with a mark linking to how it was measured when that is not the unit's own
-    index of last year (a predecessor's, or the mean of merged units')."""
-    cell = change(value)
-    if record.change_basis in ("predecessor", "merged"):
-        return format_html(
-            '{} <sup><a href="#vs-{}" title="{}">*</a></sup>',
-            cell,
-            record.unit_code,
-            _("How this change is measured"),
-        )
-    return cell
+def comparison_columns() -> tuple[tables.Column, ...]:
+    """The change from last year, then what it was measured against (hidden on the page, in
+    every export): declare them in a table's body, where they stand, as
+    ``change, previous_index, change_basis, compared_with = comparison_columns()``."""
+    return (
+        tables.Column(verbose_name=CHANGE, attrs=NUM),
+        NumberColumn(verbose_name="previous_index", visible=False),
+        tables.Column(verbose_name="change_basis", visible=False),
+        tables.Column(verbose_name="compared_with", visible=False, orderable=False),
+    )
 
 
-class RankingTable(tables.Table):
+class ComparisonCells:
+    """How the columns of ``comparison_columns`` show and export (mix into a table)."""
+
+    def render_change(self, value, record):
+        return change_cell(value, record.change_basis, "vs", record.unit_code)
+
+    def value_change(self, value):
+        return value
+
+    def value_compared_with(self, value):
+        return ";".join(value or ())
+
+
+class RankingTable(ComparisonCells, tables.Table):
     rank = tables.Column(verbose_name=_("Rank"), attrs=NUM)
     unit_name = tables.Column(
         verbose_name=_("Unit"),
@@ -68,10 +79,7 @@ class RankingTable(tables.Table):
     max_points = NumberColumn(verbose_name=_("Maximum"))
     index = NumberColumn(verbose_name=_("Index"))
     band_label = tables.Column(verbose_name=_("Band"), order_by=("index",))
-    change = tables.Column(verbose_name=CHANGE, attrs=NUM)
-    previous_index = NumberColumn(verbose_name="previous_index", visible=False)
-    change_basis = tables.Column(verbose_name="change_basis", visible=False)
-    compared_with = tables.Column(verbose_name="compared_with", visible=False, orderable=False)
+    change, previous_index, change_basis, compared_with = comparison_columns()
 
     class Meta:
         orderable = True
@@ -82,15 +90,6 @@ class RankingTable(tables.Table):
 
     def render_band_label(self, value, record):
         return band_badge(record.band_code, value)
-
-    def render_change(self, value, record):
-        return change_cell(value, record)
-
-    def value_compared_with(self, value):
-        return ";".join(value or ())
-
-    def value_change(self, value):
-        return value
 
     def value_band_label(self, value):
         return value
@@ -114,7 +113,7 @@ def field_columns(fields) -> list[tuple[str, tables.Column]]:
     ]
 
 
-class SipasTable(tables.Table):
+class SipasTable(ComparisonCells, tables.Table):
     rank = tables.Column(verbose_name=_("Rank"), attrs=NUM)
     unit_name = tables.Column(
         verbose_name=_("Unit"),
@@ -126,22 +125,10 @@ class SipasTable(tables.Table):
     civil_servants = NumberColumn(verbose_name=_("Civil servants"))
     result = NumberColumn(verbose_name=_("Result"))
     feedback = NumberColumn(verbose_name=_("Feedback"))
-    change = tables.Column(verbose_name=CHANGE, attrs=NUM)
-    previous_index = NumberColumn(verbose_name="previous_index", visible=False)
-    change_basis = tables.Column(verbose_name="change_basis", visible=False)
-    compared_with = tables.Column(verbose_name="compared_with", visible=False, orderable=False)
+    change, previous_index, change_basis, compared_with = comparison_columns()
 
     class Meta:
         orderable = True
         order_by_field = "sort"
         attrs = {"class": "ranking"}
         template_name = "rankings/_table.html"
-
-    def render_change(self, value, record):
-        return change_cell(value, record)
-
-    def value_change(self, value):
-        return value
-
-    def value_compared_with(self, value):
-        return ";".join(value or ())

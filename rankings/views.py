@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
 
 from scoring import calculation
-from scoring.models import SIPAS_ELEMENTS, Unit
+from scoring.models import Unit
 
 from . import charts
 from .caching import BadQuery, conditional, published_page
@@ -58,17 +58,14 @@ def home(request):
     Queries: publications, results, bands, SIPAS rows (flat in the number of units and
     groups)."""
     navigation = Publication.objects.navigation()
-    latest_year = navigation[0].year if navigation else None
-    if "year" in request.GET:
-        latest_year = int(request.GET["year"])
-        if not any(p.year == latest_year for p in navigation):
-            raise Http404(_("Nothing is published for this year."))
-    current = [p for p in navigation if p.year == latest_year]
+    latest = navigation[0].year if navigation else None
+    year = int(request.GET["year"]) if "year" in request.GET else latest
+    if year != latest and not any(p.year == year for p in navigation):
+        raise Http404(_("Nothing is published for this year."))
+    current = [p for p in navigation if p.year == year]
 
     def build():
-        previous = {
-            p.group_code: p for p in navigation if latest_year and p.year == latest_year - 1
-        }
+        previous = {p.group_code: p for p in navigation if year and p.year == year - 1}
         results = defaultdict(list)
         for result in PublishedResult.objects.filter(publication__in=current).order_by(
             "publication", "position"
@@ -117,11 +114,11 @@ def home(request):
             request,
             "rankings/home.html",
             {
-                "year": latest_year,
+                "year": year,
                 "groups": groups,
                 "navigation": navigation,
                 "years": sorted({p.year for p in navigation}, reverse=True),
-                "latest": navigation[0].year if navigation else None,
+                "latest": latest,
             },
         )
 
@@ -131,13 +128,19 @@ def home(request):
 # Ranking table ----------------------------------------------------------------------------------
 
 
-def _comparison_notes(records, model, year_of) -> list[dict]:
+def _comparison_notes(records, model, year: int | None = None) -> list[dict]:
     """For the records whose change is not measured against the unit's own index of last year:
     against which units it is, with their names and indices then (one query, whatever the
-    number of records and years). ``year_of(record)`` is the year of a record."""
-    noted = [r for r in records if r.change_basis in ("predecessor", "merged")]
+    number of records and years). A table of one ``year`` notes each unit (``key`` its code,
+    ``label`` its name); one unit's records, each of its own publication's year, are noted
+    by year."""
+    noted = [r for r in records if r.change_basis in calculation.COMPARED_WITH_OTHERS]
     if not noted:
         return []
+
+    def year_of(record) -> int:
+        return year or record.publication.year
+
     before = {
         (year, code): (name, index)
         for year, code, name, index in model.objects.filter(
@@ -150,7 +153,8 @@ def _comparison_notes(records, model, year_of) -> list[dict]:
     return [
         {
             "record": r,
-            "year": year_of(r),
+            "key": r.unit_code if year else year_of(r),
+            "label": r.unit_name if year else year_of(r),
             "units": [
                 (code, *before.get((year_of(r) - 1, code), (code, None)))
                 for code in r.compared_with
@@ -192,10 +196,6 @@ def ranking(request, year: int, group: str):
             PublishedCriterion.objects.filter(publication=publication).order_by("position")
         )
         fields = [c for c in criteria if not c.parent_code]
-        for field in fields:
-            field.scored_max = calculation.scored_maximum(
-                c for c in criteria if c.field_code == field.code
-            )
         bands = sorted(publication.bands.all(), key=lambda b: -b.min_index)
         queryset = PublishedResult.objects.for_table(publication, [f.code for f in fields])
         band_filter = BandFilter(request.GET, queryset=queryset, bands=bands)
@@ -225,27 +225,20 @@ def ranking(request, year: int, group: str):
             title=table.caption,
             limits=[(b.min_index, b.label) for b in bands if b.min_index > 0],
         )
-        navigation = Publication.objects.navigation()
         previous = publication.previous_year()
         return render(
             request,
             "rankings/ranking.html",
             {
                 "publication": publication,
-                "notes": _comparison_notes(
-                    [row.record for row in rows], PublishedResult, lambda r: publication.year
-                ),
+                "notes": _comparison_notes([row.record for row in rows], PublishedResult, year),
                 "baseline": previous if publication.baseline_outdated(previous) else None,
                 "table": table,
                 "filter": band_filter,
                 "chart": chart,
                 "fields": fields,
                 "changes": publication.criteria_changes(criteria),
-                "navigation": navigation,
-                "years": sorted(
-                    {p.year for p in navigation if p.group_code == group}, reverse=True
-                ),
-                "groups": [p for p in navigation if p.year == year],
+                "navigation": Publication.objects.navigation(),
                 "versions": Publication.objects.filter(year=year, group_code=group).count(),
             },
         )
@@ -275,9 +268,7 @@ def sipas(request, year: int, group: str):
             return export
         rows = list(table.paginated_rows)
         previous = publication.previous_year()
-        notes = _comparison_notes(
-            [row.record for row in rows], PublishedSipas, lambda r: publication.year
-        )
+        notes = _comparison_notes([row.record for row in rows], PublishedSipas, year)
         chart = charts.ranking_bars(
             [
                 {
@@ -299,7 +290,6 @@ def sipas(request, year: int, group: str):
                 "table": table,
                 "chart": chart,
                 "navigation": Publication.objects.navigation(),
-                "elements": SIPAS_ELEMENTS,
                 "notes": notes,
                 "baseline": previous if publication.baseline_outdated(previous) else None,
             },
@@ -403,10 +393,8 @@ def unit(request, unit: str):
                 "missing": next_band[1] if next_band else None,
                 "losses": calculation.largest_losses(fields),
                 "sipas_rows": sipas_rows,
-                "notes": _comparison_notes(results, PublishedResult, lambda r: r.publication.year),
-                "sipas_notes": _comparison_notes(
-                    sipas_rows, PublishedSipas, lambda r: r.publication.year
-                ),
+                "notes": _comparison_notes(results, PublishedResult),
+                "sipas_notes": _comparison_notes(sipas_rows, PublishedSipas),
                 **_lineage(unit_obj, latest, results[0].publication.year),
                 "line": charts.index_line(
                     [(r.publication.year, r.index) for r in results],

@@ -405,6 +405,10 @@ class Basis(StrEnum):
     MERGED = "merged"  # the mean of two or more: itself and the units it took over
 
 
+# The changes measured against other units than the unit itself: pages say how, in a note.
+COMPARED_WITH_OTHERS = frozenset({Basis.PREDECESSOR, Basis.MERGED})
+
+
 @dataclass(frozen=True)
 class Comparison:
     previous_index: Decimal | None

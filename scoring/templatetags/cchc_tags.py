@@ -1,6 +1,8 @@
 """Template filters and tags shared by every page: one definition per repeated fragment.
 
-``{% load cchc_tags %}`` gives ``change`` (▲ +2,10 / ▼ −0,90 / = 0,00 / new), ``kind_label``,
+``{% load cchc_tags %}`` gives ``change`` (▲ +2,10 / ▼ −0,90 / = 0,00 / new),
+``{% change_cell %}`` (the change with its * link to the note saying how it was measured),
+``kind_label``,
 ``kind_help``, ``figure``, ``rule_words``, ``time_left``, ``{% target_line %}`` (a target leaf's
 result in one line) and ``{% deadline round %}`` (the current stage's deadline line).
 """
@@ -30,6 +32,22 @@ def change(value):
     if value < 0:
         return format_html('<span class="change down">▼ −{}</span>', number_format(-value, 2))
     return format_html('<span class="change same">= {}</span>', number_format(value, 2))
+
+
+@register.simple_tag
+def change_cell(value, basis, prefix, key):
+    """The change, with a * linking to the note ``#<prefix>-<key>`` when it was measured against
+    other units than the unit itself (a predecessor's index, or the mean of merged units')."""
+    cell = change(value)
+    if basis not in calculation.COMPARED_WITH_OTHERS:
+        return cell
+    return format_html(
+        '{} <sup><a href="#{}-{}" title="{}">*</a></sup>',
+        cell,
+        prefix,
+        key,
+        _("How this change is measured"),
+    )
 
 
 @register.filter
