@@ -104,6 +104,17 @@ def _permission_model():
     return apps.get_model("auth", "Permission")
 
 
+def _permission_keys() -> dict[int, tuple[str, str, str]]:
+    """Every permission's id → its natural key (app label, model, codename), which an archive
+    writes instead of the id (ids differ from one database to another)."""
+    return {
+        pk: (app_label, model, codename)
+        for pk, app_label, model, codename in _permission_model()
+        .objects.using(DEFAULT_DB_ALIAS)
+        .values_list("pk", "content_type__app_label", "content_type__model", "codename")
+    }
+
+
 def _natural_columns(model) -> list[str]:
     """The columns that refer to a permission: written as its natural key, never its id."""
     permission = _permission_model()
@@ -244,12 +255,10 @@ def _dump_table(model, permission_keys: dict, part: IO[bytes]) -> dict:
 
 
 def _hash_stream(handle) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    while block := handle.read(BLOCK):
-        digest.update(block)
-        size += len(block)
-    return size, digest.hexdigest()
+    """The size and SHA-256 of what is left to read in ``handle``."""
+    reader = _Hashing(handle)
+    digest = reader.drain()
+    return reader.size, digest
 
 
 class _Hashing:
@@ -268,6 +277,12 @@ class _Hashing:
 
     def tell(self) -> int:
         return self.size
+
+    def drain(self) -> str:
+        """Read what is left (a reader may stop before the end); the SHA-256 of all."""
+        while self.read(BLOCK):
+            pass
+        return self.digest.hexdigest()
 
     def seek(self, offset: int, whence: int = 0) -> int:
         # Storages rewind before reading; only "rewinding" at the start is possible.
@@ -373,20 +388,9 @@ def make_backup(path: Path) -> dict:
     with ExitStack() as stack:
         try:
             output = _Output(path)
-        except OSError as error:
-            raise BackupError(
-                _("The archive %(path)s cannot be written: %(error)s")
-                % {"path": path, "error": error}
-            ) from None
-        stack.callback(output.close)
-        try:
+            stack.callback(output.close)
             with _snapshot():
-                keys = {
-                    pk: [app_label, model, codename]
-                    for pk, app_label, model, codename in _permission_model()
-                    .objects.using(DEFAULT_DB_ALIAS)
-                    .values_list("pk", "content_type__app_label", "content_type__model", "codename")
-                }
+                keys = _permission_keys()
                 tables, parts = [], []
                 for model in _tables():
                     # Anonymous: the file has no name, so nothing remains if the process dies.
@@ -712,9 +716,7 @@ def _load(path: Path, manifest: dict, written: list[str]) -> None:
                 _save_file(entry, reader, written)
             else:
                 continue
-            while reader.read(BLOCK):  # a reader may stop before the end
-                pass
-            if reader.digest.hexdigest() != entry["sha256"]:  # changed since the first pass
+            if reader.drain() != entry["sha256"]:  # changed since the first pass
                 raise _damaged(member.name)
             loaded.add(member.name)
     missing = (set(tables) | set(files)) - loaded
@@ -759,12 +761,7 @@ def _load_table(model, entry: dict, handle) -> None:
     fields = {field.column: field for field in model._meta.concrete_fields}
     convert = []
     if entry.get("natural"):
-        permissions = {
-            (app_label, model_name, codename): pk
-            for pk, app_label, model_name, codename in _permission_model()
-            .objects.using(DEFAULT_DB_ALIAS)
-            .values_list("pk", "content_type__app_label", "content_type__model", "codename")
-        }
+        permissions = {key: pk for pk, key in _permission_keys().items()}
 
         def permission(key):
             try:

@@ -14,21 +14,21 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable
 from decimal import Decimal
 
 from django.http import HttpResponse
 
+from scoring.validators import strip_control_characters
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def clean_text(value: str) -> str:
     """Text without control characters (tab, newline and carriage return kept) or
     bidirectional controls."""
-    return _UNSAFE.sub("", value)
+    return strip_control_characters(value)
 
 
 def csv_cell(value):

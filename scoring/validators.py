@@ -33,6 +33,12 @@ def control_character(text: str, *, multiline: bool = False) -> str | None:
     return f"U+{ord(match.group()):04X}" if match else None
 
 
+def strip_control_characters(text: str) -> str:
+    """``text`` without the characters multi-line text refuses (line breaks and tabs kept): the
+    exports clean what was stored before these validators existed."""
+    return _MULTI_LINE.sub("", text)
+
+
 def _validate(value, multiline: bool) -> None:
     character = control_character(str(value), multiline=multiline)
     if character:

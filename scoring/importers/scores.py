@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from operations.bulk import insert_rows, new_row_values, record_creations
-from scoring.models import Assessment, Kind, Score, Unit
+from scoring.calculation import FIGURE_KINDS, SELF_SCORED_KINDS
+from scoring.models import Assessment, Score, Unit
 
 from .base import (
     MAX_FIGURE_VALUE,
@@ -91,7 +92,7 @@ def import_scores(path, *, year: int, group: str, progress=None) -> Report:
         final_figure = parse_decimal(row, "final_figure", problems, largest=MAX_FIGURE_VALUE)
         if kind is not None:
             _check_kind(row, criterion, problems, not_applicable)
-        if kind == Kind.TARGET:
+        if kind in FIGURE_KINDS:
             # A target leaf's points follow from its figures by the leaf's rule.
             self_score = criterion.points_for(self_figure)
             final = None if not_applicable else criterion.points_for(final_figure)
@@ -122,7 +123,7 @@ def _check_kind(row, criterion, problems, not_applicable: bool) -> None:
     SIPAS (derived); no other leaf a figure. ``na`` marks any leaf not applicable."""
     kind = criterion.kind
     label = criterion.get_kind_display()
-    if kind == Kind.TARGET:
+    if kind in FIGURE_KINDS:
         for column in ("self_score", "final_score"):
             if row[column] and not (column == "final_score" and not_applicable):
                 problems.add(
@@ -143,7 +144,7 @@ def _check_kind(row, criterion, problems, not_applicable: bool) -> None:
                 _("only a target leaf takes a figure; %(code)s is of kind “%(kind)s”")
                 % {"code": criterion.code, "kind": label},
             )
-    if row["self_score"] and kind in (Kind.AGENCY, Kind.SURVEY, Kind.PENALTY):
+    if row["self_score"] and kind not in SELF_SCORED_KINDS:
         problems.add(
             row.number,
             "self_score",
@@ -166,7 +167,8 @@ def _create(criteria_set, to_create) -> None:
     """Insert new scores and their creation history below the ORM (3,300 × 90 rows in
     seconds): the file's values, the model's defaults for every other column."""
     moment = timezone.now()
-    given = {"assessment_id", "criterion_id"}.union(*(fields for _a, _c, fields in to_create))
+    # Every row of a file gives the same columns (the note only when the file has one).
+    given = {"assessment_id", "criterion_id", *to_create[0][2]}
     template = new_row_values(Score, dict.fromkeys(given), moment)  # the defaults, once
     columns = list(template)
     rows = []

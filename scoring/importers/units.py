@@ -111,11 +111,12 @@ def import_units(path) -> Report:
     # Successors: units of the file or of the database, never the unit itself, never a loop,
     # always with the day the unit ceased.
     file_codes = {item["code"] for item in parsed if item["code"]}
-    successors_of: dict[str, set[str]] = {}
-    for unit_id, code in Unit.successors.through.objects.values_list(
+    stored: dict[str, set[str]] = {}  # unit code → its successors' codes, as in the database
+    for code, successor in Unit.successors.through.objects.values_list(
         "from_unit__code", "to_unit__code"
     ):
-        successors_of.setdefault(unit_id, set()).add(code)
+        stored.setdefault(code, set()).add(successor)
+    successors_of = {code: set(successors) for code, successors in stored.items()}
     for item in parsed:
         if item["code"] and has_successor:
             successors_of[item["code"]] = {code for code in item["successors"] if code}
@@ -182,10 +183,9 @@ def import_units(path) -> Report:
             else:
                 report.unchanged += 1
         for item in parsed if has_successor else ():
-            unit = units[item["code"]]
-            wanted = {units[code].pk for code in item["successors"] if code}
-            if set(unit.successors.values_list("pk", flat=True)) != wanted:
-                unit.successors.set(wanted)
+            wanted = successors_of[item["code"]]
+            if stored.get(item["code"], set()) != wanted:
+                units[item["code"]].successors.set([units[code].pk for code in wanted])
                 if item["code"] in existing and not item.get("counted"):
                     report.updated += 1
                     report.unchanged -= 1
