@@ -662,16 +662,7 @@ class SipasResultAdmin(ReadOnlyHistoryAdmin):
             obj.index = None
         super().save_model(request, obj, form, change)
 
-    list_display = [
-        "unit",
-        "round",
-        "group",
-        "access",
-        "procedure",
-        "civil_servants",
-        "result",
-        "feedback",
-    ]
+    list_display = ["unit", "round", "group", *SIPAS_ELEMENTS]
     list_filter = ["round", "group"]
     list_select_related = ["unit", "round", "group"]
     search_fields = ["unit__name", "unit__code"]

@@ -17,7 +17,16 @@ from django.utils.translation import gettext as _
 from . import calculation, workflow
 from .errors import Conflict, Invalid, Refused
 from .forms import FigureField, PointsField
-from .models import Assessment, CriteriaSet, Evidence, Kind, Round, Score, Stage
+from .models import (
+    APPRAISAL_COLUMNS,
+    Assessment,
+    CriteriaSet,
+    Evidence,
+    Kind,
+    Round,
+    Score,
+    Stage,
+)
 from .permissions import (
     APPRAISAL_STAGES,
     appraisable,
@@ -39,8 +48,8 @@ class AppraisalForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.scores = scores
         self.stage = stage
-        value_field = "appraisal_1" if stage == Stage.APPRAISAL_1 else "appraisal_2"
-        figure_field = "figure_1" if stage == Stage.APPRAISAL_1 else "figure_2"
+        # Outside the appraisal stages there is no score to edit (``appraisable``).
+        value_field, figure_field = APPRAISAL_COLUMNS.get(stage, ("", ""))
         for score in scores:
             pk = score.pk
             if score.criterion.kind == Kind.TARGET:
@@ -110,12 +119,9 @@ def appraise_view(model_admin, request, assessment_id: int):
     round_obj = assessment.criteria_set.round
     stage = round_obj.stage if round_obj.stage in APPRAISAL_STAGES else None
     criteria = assessment.criteria_set.criteria.tree()
-    by_id = {c.pk: c for c in criteria}
-    scores = {score.criterion_id: score for score in assessment.scores.order_by("pk")}
+    scores = assessment.scores_on(criteria)
     if stage and workflow.ensure_scores(assessment, criteria=criteria, scores=scores):
-        scores = {score.criterion_id: score for score in assessment.scores.order_by("pk")}
-    for score in scores.values():
-        score.criterion = by_id[score.criterion_id]
+        scores = assessment.scores_on(criteria)
     in_order = sorted(scores.values(), key=lambda s: s.criterion.position)
     editable_scores = appraisable(request.user, assessment, in_order)
     assigned = {score.criterion.field.pk for score in editable_scores}
@@ -179,7 +185,7 @@ def appraise_view(model_admin, request, assessment_id: int):
     rows = []
     for criterion in criteria:
         score = scores.get(criterion.pk)
-        row = {"criterion": criterion, "depth": criterion.depth, "score": score, "evidence": []}
+        row = {"criterion": criterion, "score": score, "evidence": []}
         if score is not None:
             row["evidence"] = evidence.get(score.pk, [])
             if score.pk in editable_ids:

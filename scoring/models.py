@@ -100,6 +100,13 @@ class Stage(models.TextChoices):
     FINAL = "final", _("Final")
 
 
+# Where each appraisal round writes on a score: the points, and a target leaf's figure.
+APPRAISAL_COLUMNS = {
+    Stage.APPRAISAL_1: ("appraisal_1", "figure_1"),
+    Stage.APPRAISAL_2: ("appraisal_2", "figure_2"),
+}
+
+
 class Round(models.Model):
     """One year's assessment round, with its current stage and the deadline of each stage."""
 
@@ -471,6 +478,16 @@ class Assessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit} · {self.criteria_set.round.year}"
+
+    def scores_on(self, criteria: list[Criterion]) -> dict[int, Score]:
+        """The assessment's scores by criterion id, each given its criterion from ``criteria``
+        (``tree()``'s, with their depth and field): one query."""
+        by_id = {c.pk: c for c in criteria}
+        scores = {}
+        for score in self.scores.order_by("pk"):
+            score.criterion = by_id[score.criterion_id]
+            scores[score.criterion_id] = score
+        return scores
 
     def set_status(self, status: str, user, note: str = "", **values) -> None:
         """Change the status (with the other ``values`` that go with it, e.g. the time of

@@ -50,9 +50,15 @@ def is_secretariat(user) -> bool:
     return _active(user) and (user.is_superuser or user.has_perm("scoring.drive_stages"))
 
 
+def member_unit(user):
+    """The unit of a unit member (staff or head: they self-assess their own unit), or None."""
+    unit = unit_of(user)
+    return unit if unit is not None and user.has_perm("scoring.self_assess") else None
+
+
 def is_unit_member(user) -> bool:
-    """Unit staff and heads: self-assess their own unit."""
-    return unit_of(user) is not None and user.has_perm("scoring.self_assess")
+    """Unit staff and heads."""
+    return member_unit(user) is not None
 
 
 def can_submit(user) -> bool:
@@ -65,8 +71,8 @@ def can_submit(user) -> bool:
 
 def assessment_for_member(user, year: int, unit_code: str) -> Assessment:
     """The assessment of the user's own unit for that year, or 404."""
-    unit = unit_of(user)
-    if unit is None or unit.code != unit_code or not user.has_perm("scoring.self_assess"):
+    unit = member_unit(user)
+    if unit is None or unit.code != unit_code:
         raise Http404
     try:
         return Assessment.objects.select_related(
@@ -236,8 +242,8 @@ def can_view_assessment(user, assessment: Assessment) -> bool:
         return False
     if is_secretariat(user):
         return True
-    unit = unit_of(user)
-    if unit is not None and unit.pk == assessment.unit_id and user.has_perm("scoring.self_assess"):
+    unit = member_unit(user)
+    if unit is not None and unit.pk == assessment.unit_id:
         return True
     return bool(assessment_fields(user, assessment))
 
@@ -259,14 +265,14 @@ def _require_stage(round_obj, stage: str) -> None:
         )
 
 
-def _require_member(user, assessment: Assessment, permission: str) -> None:
-    unit = unit_of(user)
-    if unit is None or unit.pk != assessment.unit_id or not user.has_perm(permission):
+def _require_member(user, assessment: Assessment) -> None:
+    unit = member_unit(user)
+    if unit is None or unit.pk != assessment.unit_id:
         raise NotAllowed(_("You cannot change this unit's assessment."))
 
 
 def check_self_edit(user, assessment: Assessment) -> None:
-    _require_member(user, assessment, "scoring.self_assess")
+    _require_member(user, assessment)
     _require_stage(assessment.criteria_set.round, Stage.SELF_ASSESSMENT)
     if assessment.status != AssessmentStatus.DRAFT:
         raise NotAllowed(_("The self-assessment has been submitted and is locked."))
@@ -279,7 +285,7 @@ def check_submit(user, assessment: Assessment) -> None:
 
 
 def check_explain(user, assessment: Assessment) -> None:
-    _require_member(user, assessment, "scoring.self_assess")
+    _require_member(user, assessment)
     _require_stage(assessment.criteria_set.round, Stage.EXPLANATION)
     if assessment.status == AssessmentStatus.EXPLAINED:
         raise NotAllowed(_("The explanation has been submitted and is locked."))

@@ -66,24 +66,11 @@ def assessment_list_view(request):
 
 @dataclass
 class LeafRow:
-    criterion: Criterion
-    depth: int
+    criterion: Criterion  # from tree(): with its depth
     score: Score | None
     evidence: list[Evidence] = field(default_factory=list)
     fields: dict = field(default_factory=dict)
     evidence_form: EvidenceForm | None = None
-
-
-def _tree_and_scores(assessment) -> tuple[list[Criterion], dict[int, Score]]:
-    """The criteria in tree order and the assessment's scores by criterion id, each score given
-    its criterion from the tree (two queries)."""
-    criteria = assessment.criteria_set.criteria.tree()
-    by_id = {c.pk: c for c in criteria}
-    scores = {}
-    for score in assessment.scores.all():
-        score.criterion = by_id[score.criterion_id]
-        scores[score.criterion_id] = score
-    return criteria, scores
 
 
 def _page(
@@ -104,9 +91,7 @@ def _page(
     rows = []
     for criterion in criteria:
         score = scores.get(criterion.pk)
-        row = LeafRow(
-            criterion, criterion.depth, score, evidence.get(score.pk, []) if score else []
-        )
+        row = LeafRow(criterion, score, evidence.get(score.pk, []) if score else [])
         if form is not None and criterion.is_leaf and criterion.kind in ENTERED_KINDS:
             row.fields = {
                 name: form[f"{name}_{criterion.pk}"]
@@ -185,7 +170,8 @@ def assessment_view(request, year: int, unit: str):
     scores; the evidence. Flat in leaves."""
     assessment = assessment_for_member(request.user, year, unit)
     mode = page_mode(request.user, assessment)
-    criteria, scores = _tree_and_scores(assessment)
+    criteria = assessment.criteria_set.criteria.tree()
+    scores = assessment.scores_on(criteria)
     data = request.POST if request.method == "POST" else None
     page = {"criteria": criteria, "scores": scores}
 

@@ -22,6 +22,7 @@ from . import notifications
 from .calculation import ENTERED_KINDS, FIGURE_KINDS, REQUIRED_KINDS
 from .errors import Conflict, Invalid, NotAllowed
 from .models import (
+    APPRAISAL_COLUMNS,
     LEAF_SOURCE_FIELDS,
     Assessment,
     AssessmentStatus,
@@ -447,14 +448,14 @@ def score_appraise(*, assessment_id: int, user, stage: str, items: list[Appraisa
     }
     field_of = {c.pk: c.field.pk for c in assessment.criteria_set.criteria.tree()}
 
+    value_field, figure_field = APPRAISAL_COLUMNS[stage]
+    reason_field = f"{value_field}_reason"
     conflicts, errors, changes = [], {}, []
     for item in items:
         score = scores.get(item.score_id)
         if score is None:
             raise NotAllowed(_("This leaf does not belong to this assessment."))
         criterion = score.criterion
-        value_field = "appraisal_1" if stage == Stage.APPRAISAL_1 else "appraisal_2"
-        reason_field = f"{value_field}_reason"
         value = item.value
         values = {reason_field: item.reason.strip()}
         if criterion.kind in FIGURE_KINDS:
@@ -462,7 +463,7 @@ def score_appraise(*, assessment_id: int, user, stage: str, items: list[Appraisa
                 errors[criterion.code] = _("The figure must be 0 or more.")
                 continue
             value = criterion.points_for(item.figure)
-            values["figure_1" if stage == Stage.APPRAISAL_1 else "figure_2"] = item.figure
+            values[figure_field] = item.figure
         values[value_field] = value
         values["not_applicable"] = item.not_applicable
         if stage == Stage.APPRAISAL_1:
