@@ -39,7 +39,13 @@ MAX_COLUMNS = 200
 # has a few dozen. Bounds what one cell can make the reader hold.
 MAX_CELL_PARTS = 10_000
 NA = "na"
-_NUMBER = re.compile(r"^[+-]?[0-9]+(?:\.([0-9]+))?$")
+# A number: digits, then optionally '.' or ',' (the Vietnamese decimal separator) and decimals.
+_NUMBER = re.compile(r"^([+-]?[0-9]+)(?:([.,])([0-9]+))?$")
+# Digits with two or more separators ("1.234,5", "1,234.5", "1.234.567"), or groups of three
+# digits after spaces ("1 234,5", as a spreadsheet may format it): a thousands separator.
+_GROUPED = re.compile(
+    r"^[+-]?[0-9]+(?:[.,][0-9]+){2,}$|^[+-]?[0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3})+(?:[.,][0-9]+)?$"
+)
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 MAX_POINTS_VALUE = Decimal("99999.99")
 MAX_FIGURE_VALUE = Decimal("999999999999.99")  # a reported figure: a rate or a count
@@ -494,6 +500,38 @@ def _control_message(character: str) -> str:
     }
 
 
+def _number_text(text: str):
+    """The match of ``text`` as a number; a message (str) when it is refused as ambiguous; None
+    when it is not a number at all.
+
+    ``.`` and ``,`` are both decimal separators (``0,5`` is a half, as a Vietnamese spreadsheet
+    writes it). A thousands separator is refused rather than guessed: ``1.234,5`` and
+    ``1,234.5`` mix both, ``1.234.567`` repeats one, and ``1,234`` is one thousand two hundred
+    and thirty-four to an English reader but 1.234 to a Vietnamese one (``0,125`` is not
+    ambiguous: no thousands start with 0).
+    """
+    if _GROUPED.match(text):
+        *whole, last = re.split(r"[.,]", re.sub(r"\s", "", text))
+        if "." in text and "," in text or len(whole) == 1:
+            example = "".join(whole) + "." + last  # the last separator is the decimal one
+        else:
+            example = "".join(whole) + last  # one separator repeated: thousands only
+        return _(
+            "%(value)r has a thousands separator: write the number without one, with '.' or ','"
+            " only before the decimals (e.g. %(example)s)"
+        ) % {"value": text, "example": example}
+    match = _NUMBER.match(text)
+    if match is None:
+        return None
+    whole, separator, decimals = match.groups()
+    if separator == "," and len(decimals) == 3 and whole.lstrip("+-").lstrip("0") != "":
+        return _(
+            "%(value)r is ambiguous: ',' followed by three digits may separate thousands; write "
+            "%(whole)s for a whole number, or %(decimal)s for a number with decimals"
+        ) % {"value": text, "whole": whole + decimals, "decimal": f"{whole}.{decimals}"}
+    return match
+
+
 def parse_decimal(
     row: Row,
     column: str,
@@ -503,7 +541,8 @@ def parse_decimal(
     minimum: Decimal = Decimal("0"),
     largest: Decimal = MAX_POINTS_VALUE,
 ) -> Decimal | None:
-    """A decimal with ``.`` and at most two decimals (three are rounded half-up to two).
+    """A decimal with ``.`` or ``,`` before the decimals and at most two decimals (three are
+    rounded half-up to two). A thousands separator is refused (``_number_text``).
 
     Empty gives None. A problem is recorded, and None returned, for anything else that is wrong
     (``largest`` bounds what the column can hold: points by default, ``MAX_FIGURE_VALUE`` for
@@ -512,18 +551,14 @@ def parse_decimal(
     text = row[column]
     if text == "":
         return None
-    match = _NUMBER.match(text)
-    if not match:
-        if re.match(r"^[+-]?\d+,\d+$", text):
-            problems.add(
-                row.number,
-                column,
-                _("%(value)r: use '.' as the decimal separator") % {"value": text},
-            )
-        else:
-            problems.add(row.number, column, _("%(value)r is not a number") % {"value": text})
+    number = _number_text(text)
+    if isinstance(number, str):
+        problems.add(row.number, column, number)
         return None
-    decimals = match.group(1) or ""
+    if number is None:
+        problems.add(row.number, column, _("%(value)r is not a number") % {"value": text})
+        return None
+    decimals = number.group(3) or ""
     if len(decimals) > 3:
         problems.add(
             row.number,
@@ -531,7 +566,7 @@ def parse_decimal(
             _("%(value)r has more than two decimals") % {"value": text},
         )
         return None
-    raw = Decimal(text)
+    raw = Decimal(text.replace(",", "."))
     if abs(raw) > largest:
         problems.add(row.number, column, _("%(value)s is too large") % {"value": text})
         return None

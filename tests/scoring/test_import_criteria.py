@@ -113,7 +113,10 @@ def test_previous_code_links_to_last_years_criterion(run, write, units):
             HEADER + "1,,F,,\n1.1,1,A,1.2345,\n",
             ["row 3, column max_points:", "more than two decimals"],
         ),
-        (HEADER + '1,,F,,\n1.1,1,A,"1,5",\n', ["row 3, column max_points:", "'.'"]),
+        (
+            HEADER + '1,,F,,\n1.1,1,A,"1.234,5",\n',
+            ["row 3, column max_points: '1.234,5' has a thousands separator"],
+        ),
         (
             HEADER + "1,,F,,\n1.1,1,A,1,\n1.1,1,B,1,\n",
             ["row 4, column code: duplicate criterion code"],
