@@ -95,9 +95,12 @@ class UnitAdmin(admin.ModelAdmin):
 
 @admin.register(Round)
 class RoundAdmin(admin.ModelAdmin):
+    """Stages move forward through the stage wizard (``stages:wizard``), which shows what is
+    left undone and who is told, and asks for the new deadline; not through a bulk action."""
+
     list_display = ["year", "stage", "current_deadline", "links"]
     readonly_fields = ["stage"]
-    actions = ["open_next_stage", "copy_to_next_year"]
+    actions = ["copy_to_next_year"]
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -109,6 +112,11 @@ class RoundAdmin(admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def get_list_display(self, request):
+        if is_secretariat(request.user):
+            return ["year", "stage", "current_deadline", "secretariat_links"]
+        return super().get_list_display(request)
 
     @admin.display(description=_("deadline of the current stage"))
     def current_deadline(self, obj):
@@ -122,10 +130,20 @@ class RoundAdmin(admin.ModelAdmin):
             gettext("progress board"),
         )
 
+    @admin.display(description=_("follow"))
+    def secretariat_links(self, obj):
+        if workflow.next_stage(obj.stage) is None:
+            return self.links(obj)
+        return format_html(
+            '{} · <a href="{}">{}</a>',
+            self.links(obj),
+            reverse("stages:wizard", args=[obj.year]),
+            gettext("Next stage…"),
+        )
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         if not is_secretariat(request.user):
-            actions.pop("open_next_stage", None)
             actions.pop("copy_to_next_year", None)
         return actions
 
@@ -154,37 +172,6 @@ class RoundAdmin(admin.ModelAdmin):
                 "queryset": queryset,
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             },
-        )
-
-    @admin.action(description=_("Open the next stage…"))
-    def open_next_stage(self, request, queryset):
-        def question(obj):
-            following = workflow.next_stage(obj.stage)
-            if following is None:
-                return gettext("%(year)s is already final.") % {"year": obj.year}
-            return gettext(
-                "Close “%(current)s” and open “%(next)s” for %(year)s? Units and the council "
-                "are notified by e-mail."
-            ) % {
-                "current": obj.get_stage_display(),
-                "next": Stage(following).label,
-                "year": obj.year,
-            }
-
-        def action(obj):
-            following = workflow.next_stage(obj.stage)
-            workflow.round_advance(round_id=obj.pk, user=request.user, to_stage=following)
-            return gettext("%(year)s: “%(stage)s” is open.") % {
-                "year": obj.year,
-                "stage": Stage(following).label,
-            }
-
-        return self._confirm(
-            request,
-            queryset,
-            title=gettext("Open the next stage"),
-            question=question,
-            action=action,
         )
 
     @admin.action(description=_("Copy the criteria sets into the next year…"))

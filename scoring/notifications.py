@@ -6,16 +6,18 @@ Sent after the transaction commits; a mail server that fails is logged, never a 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from .models import AppraiserAssignment, Assessment, AssessmentStatus, Round, Stage
+from .models import AppraiserAssignment, Assessment, AssessmentStatus, Round, Score, Stage, Unit
 
 logger = logging.getLogger(__name__)
 REMINDER_DAYS = 3
@@ -63,7 +65,71 @@ def _send(messages: list[tuple[str, str, str, list[str]]]) -> int:
         return 0
 
 
-def _stage_opened_text(round_obj: Round, stage: str) -> tuple[str, str]:
+def absolute_url(path: str) -> str:
+    """``path`` on this site as a link an e-mail can carry (``SITE_URL``)."""
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def appraiser_start_path() -> str:
+    """Where a council member starts work: their start page (URL name ``start``) once it
+    exists, else its planned path."""
+    try:
+        return reverse("start")
+    except NoReverseMatch:
+        return "/work/"
+
+
+@dataclass
+class StageRecipients:
+    """Who is told that a stage opened: each unit told (with its staff addresses, possibly
+    none) and the council members. One definition for the e-mail and for the stage wizard."""
+
+    units: list[tuple[Unit, list[str]]] = field(default_factory=list)
+    appraisers: list[str] = field(default_factory=list)
+    flagged: dict[int, list[str]] = field(default_factory=dict)  # unit id → flagged leaf codes
+
+    @property
+    def unit_addresses(self) -> int:
+        return sum(len(to) for _unit, to in self.units)
+
+    @property
+    def units_without_address(self) -> list[Unit]:
+        return [unit for unit, to in self.units if not to]
+
+
+def stage_recipients(round_obj: Round, stage: str) -> StageRecipients:
+    """Who ``stage_opened`` e-mails when ``stage`` opens: every unit with an assessment that
+    year (when self-assessment opens, every unit of a group with a criteria set: their
+    assessments open with it); for the explanation stage only the units with flagged leaves;
+    and, for the appraisal stages, every council member assigned a field that year."""
+    assessments = Assessment.objects.filter(criteria_set__round=round_obj)
+    unit_ids = set(assessments.values_list("unit_id", flat=True))
+    if stage == Stage.SELF_ASSESSMENT:
+        unit_ids |= set(
+            Unit.objects.filter(group__criteria_sets__round=round_obj).values_list("pk", flat=True)
+        )
+    recipients = StageRecipients()
+    if stage == Stage.EXPLANATION:
+        for unit_id, code in (
+            Score.objects.filter(
+                assessment__criteria_set__round=round_obj, explanation_requested=True
+            )
+            .order_by("assessment__unit_id", "criterion__position")
+            .values_list("assessment__unit_id", "criterion__code")
+        ):
+            recipients.flagged.setdefault(unit_id, []).append(code)
+        unit_ids &= set(recipients.flagged)
+    addresses = _unit_addresses(unit_ids)
+    recipients.units = [
+        (unit, addresses.get(unit.pk, []))
+        for unit in Unit.objects.filter(pk__in=unit_ids).order_by("name")
+    ]
+    if stage in (Stage.APPRAISAL_1, Stage.APPRAISAL_2):
+        recipients.appraisers = _appraiser_addresses(round_obj)
+    return recipients
+
+
+def _stage_opened_text(round_obj: Round, stage: str, link: str) -> tuple[str, str]:
     values = {
         "year": round_obj.year,
         "stage": Stage(stage).label,
@@ -72,50 +138,42 @@ def _stage_opened_text(round_obj: Round, stage: str) -> tuple[str, str]:
     subject = _("[CCHC %(year)s] Stage opened: %(stage)s") % values
     body = (
         _("The stage “%(stage)s” of the %(year)s round is open.\nDeadline: %(deadline)s.") % values
+        + "\n"
+        + _("Open: %(link)s") % {"link": link}
     )
     return subject, body
 
 
 def stage_opened(round_id: int, stage: str) -> int:
-    """Tell every unit (and the council, for appraisal stages) that a stage has opened."""
+    """Tell every unit (and the council, for appraisal stages) that a stage has opened, each
+    with the link to the page they work on: a unit its assessment, a council member their
+    start page."""
     with translation.override(settings.LANGUAGE_CODE):
         round_obj = Round.objects.get(pk=round_id)
         sender = settings.DEFAULT_FROM_EMAIL
-        assessments = Assessment.objects.filter(criteria_set__round=round_obj).select_related(
-            "unit"
-        )
-        addresses = _unit_addresses(assessments.values_list("unit_id", flat=True))
+        recipients = stage_recipients(round_obj, stage)
         messages = []
-        flagged = set()
-        if stage == Stage.EXPLANATION:
-            flagged = set(
-                assessments.filter(scores__explanation_requested=True).values_list("pk", flat=True)
-            )
-        for assessment in assessments:
-            to = addresses.get(assessment.unit_id, [])
+        for unit, to in recipients.units:
+            link = absolute_url(reverse("scoring:assessment", args=[round_obj.year, unit.code]))
             if stage == Stage.EXPLANATION:
-                if assessment.pk not in flagged:
-                    continue
-                codes = ", ".join(
-                    assessment.scores.filter(explanation_requested=True)
-                    .order_by("criterion__position")
-                    .values_list("criterion__code", flat=True)
-                )
                 subject = _("[CCHC %(year)s] Explanation requested") % {"year": round_obj.year}
                 body = _(
                     "The appraisal council asks %(unit)s to explain these leaves: %(codes)s.\n"
                     "Deadline: %(deadline)s."
                 ) % {
-                    "unit": assessment.unit.name,
-                    "codes": codes,
+                    "unit": unit.name,
+                    "codes": ", ".join(recipients.flagged[unit.pk]),
                     "deadline": _deadline_text(round_obj, stage),
                 }
+                body += "\n" + _("Open: %(link)s") % {"link": link}
             else:
-                subject, body = _stage_opened_text(round_obj, stage)
+                subject, body = _stage_opened_text(round_obj, stage, link)
             messages.append((subject, body, sender, to))
-        if stage in (Stage.APPRAISAL_1, Stage.APPRAISAL_2):
-            subject, body = _stage_opened_text(round_obj, stage)
-            messages.append((subject, body, sender, _appraiser_addresses(round_obj)))
+        if recipients.appraisers:
+            subject, body = _stage_opened_text(
+                round_obj, stage, absolute_url(appraiser_start_path())
+            )
+            messages.append((subject, body, sender, recipients.appraisers))
         return _send(messages)
 
 
