@@ -66,11 +66,12 @@ def test_the_appraisal_page(login, cast, size):
         to_stage=Stage.APPRAISAL_1,
     )
     # The session; the user; the assessment; their permissions (own, groups'); their assigned
-    # fields; the criteria; the scores (every leaf has one after the first visit); the evidence.
+    # fields; the criteria; the scores (every leaf has one after the first visit); the evidence;
+    # the previous and next units the user may open (one windowed query, whatever the units).
     queries = count(
         login(cast["appraiser_1"]), f"/admin/scoring/assessment/{assessment.pk}/appraise/"
     )
-    assert len(queries) == 9, "\n".join(q[:150] for q in queries)
+    assert len(queries) == 10, "\n".join(q[:150] for q in queries)
 
 
 def test_the_progress_board(login, cast, size):
