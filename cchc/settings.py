@@ -272,7 +272,7 @@ AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "cchc.throttling.client_address"  # reads PROXY_COUNT (no ipware here)
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "scoring:assessments"
+LOGIN_REDIRECT_URL = "start"  # each person's own start page (scoring/start_views.py)
 LOGOUT_REDIRECT_URL = "rankings:home"
 
 LOGGING = {
@@ -305,6 +305,8 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "cchc@localhost")
+# The site's address as readers reach it, for the links in e-mails (no trailing slash).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Evidence uploads: at most 20 MB each, of these types (checked by content, not only by name).
 EVIDENCE_MAX_BYTES = 20 * 1024 * 1024

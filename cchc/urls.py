@@ -4,11 +4,15 @@ from django.urls import include, path
 
 from cchc import health, language
 from rankings.urls import api_patterns
+from scoring.start_views import admin_login, start_view
 
 urlpatterns = [
     path("health/", health.ready, name="health"),
     path("health/live/", health.live, name="health_live"),
+    # One login page for everybody: the admin's own sends there, keeping where to go next.
+    path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
+    path("work/", start_view, name="start"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import zipfile
 from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.formats import get_format, number_format
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -75,6 +78,26 @@ def clean_evidence_file(upload) -> None:
     upload.name = name
 
 
+# What the file picker offers: the types ``clean_evidence_file`` accepts, nothing else.
+EVIDENCE_ACCEPT = ",".join(f".{extension}" for extension in EVIDENCE_TYPES)
+
+
+class DecimalTextInput(forms.TextInput):
+    """A text box for a decimal, shown the reader's way (0,50 in Vietnamese) and never grouped
+    (1234,5, not 1.234,5), so that what the page shows can be saved again as it is. A text box,
+    not type=number: a browser's number box refuses the decimal comma."""
+
+    input_type = "text"
+
+    def __init__(self, attrs=None):
+        super().__init__({"inputmode": "decimal", "autocomplete": "off", **(attrs or {})})
+
+    def format_value(self, value):
+        if isinstance(value, Decimal):
+            return str(value).replace(".", get_format("DECIMAL_SEPARATOR"))
+        return super().format_value(value)
+
+
 class DecimalInput(forms.DecimalField):
     """A decimal with at most two decimals; a decimal comma (1,5) is read as a decimal point."""
 
@@ -90,7 +113,7 @@ class DecimalInput(forms.DecimalField):
 
 
 class PointsField(DecimalInput):
-    """Points between 0 and the leaf's maximum."""
+    """Points between 0 and the leaf's maximum, typed with a comma or a point."""
 
     def __init__(self, *, maximum: Decimal, **kwargs):
         super().__init__(
@@ -98,9 +121,17 @@ class PointsField(DecimalInput):
             min_value=Decimal("0"),
             max_value=maximum,
             **POINTS,
-            widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": str(maximum)}),
+            widget=DecimalTextInput(attrs={"size": "7"}),
             **kwargs,
         )
+        # One message for both ends, with the maximum written the reader's way (4,00).
+        message = _("The score must be between 0 and %(max)s.") % {"max": number_format(maximum, 2)}
+        self.validators = [
+            validator.__class__(validator.limit_value, message)
+            if isinstance(validator, MinValueValidator | MaxValueValidator)
+            else validator
+            for validator in self.validators
+        ]
 
 
 class FigureField(DecimalInput):
@@ -111,9 +142,28 @@ class FigureField(DecimalInput):
             required=False,
             min_value=Decimal("0"),
             **FIGURE,
-            widget=forms.TextInput(attrs={"inputmode": "decimal", "size": "10"}),
+            widget=DecimalTextInput(attrs={"size": "10"}),
             **kwargs,
         )
+
+
+def _fingerprint(points, figure, method, na, na_reason) -> str:
+    def number(value):
+        return "" if value is None else format(Decimal(value).normalize(), "f")
+
+    text = "\x1f".join(
+        [
+            number(points),
+            number(figure),
+            (method or "").strip(),
+            "1" if na else "0",
+            (na_reason or "").strip() if na else "",
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+EMPTY_FINGERPRINT = _fingerprint(None, None, "", False, "")
 
 
 class SelfAssessmentForm(forms.Form):
@@ -147,12 +197,55 @@ class SelfAssessmentForm(forms.Form):
                 validators=[validate_multi_line],
                 label=f"{leaf.code}: {_('reason')}",
             )
+            # What the page showed (the version and a fingerprint of the values): a row the
+            # user did not touch is not written, and a colleague's later save of a row the
+            # user changed is never overwritten unseen.
+            self.fields[f"seen_{leaf.pk}"] = forms.CharField(
+                required=False, max_length=40, widget=forms.HiddenInput
+            )
+            # A leaf without its row yet: the row it will get (version 1, empty).
+            self.initial.setdefault(
+                f"seen_{leaf.pk}",
+                self.seen_of(score) if score is not None else f"1:{EMPTY_FINGERPRINT}",
+            )
             if score is not None:
                 self.initial.setdefault(f"score_{leaf.pk}", score.self_score)
                 self.initial.setdefault(f"figure_{leaf.pk}", score.self_figure)
                 self.initial.setdefault(f"method_{leaf.pk}", score.self_method)
                 self.initial.setdefault(f"na_{leaf.pk}", score.not_applicable_requested)
                 self.initial.setdefault(f"na_reason_{leaf.pk}", score.not_applicable_reason)
+
+    @staticmethod
+    def seen_of(score) -> str:
+        """The hidden ``seen`` value of a saved score: ``version:fingerprint``."""
+        figure_leaf = score.criterion.kind == Kind.TARGET
+        return f"{score.version}:" + _fingerprint(
+            None if figure_leaf else score.self_score,
+            score.self_figure,
+            score.self_method,
+            score.not_applicable_requested,
+            score.not_applicable_reason,
+        )
+
+    def touched(self, pk: int, score=None) -> tuple[bool, int | None]:
+        """Whether the user changed the row since the page showed it, and the version the page
+        showed. Without what the page showed, whether the row differs from the saved ``score``
+        (None: no check of the version)."""
+        data = self.cleaned_data
+        version, _sep, fingerprint = (data.get(f"seen_{pk}") or "").partition(":")
+        checked = version.isdigit()
+        if not checked:
+            fingerprint = (
+                self.seen_of(score).partition(":")[2] if score is not None else EMPTY_FINGERPRINT
+            )
+        now = _fingerprint(
+            data.get(f"score_{pk}"),
+            data.get(f"figure_{pk}"),
+            data.get(f"method_{pk}", ""),
+            data.get(f"na_{pk}", False),
+            data.get(f"na_reason_{pk}", ""),
+        )
+        return now != fingerprint, int(version) if checked else None
 
     def clean(self):
         data = super().clean()
@@ -167,7 +260,11 @@ class SelfAssessmentForm(forms.Form):
 class EvidenceForm(forms.Form):
     """A file, or a cited document (number, date, page), for one leaf."""
 
-    file = forms.FileField(label=gettext_lazy("File"), required=False)
+    file = forms.FileField(
+        label=gettext_lazy("File"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": EVIDENCE_ACCEPT}),
+    )
     document_number = forms.CharField(
         label=gettext_lazy("Document number"),
         required=False,

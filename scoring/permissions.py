@@ -306,3 +306,66 @@ def check_appraise(user, assessment: Assessment, field_id: int, stage: str) -> N
 def check_drive(user) -> None:
     if not is_secretariat(user):
         raise NotAllowed(_("Only the secretariat can change stages."))
+
+
+# The anomaly board ------------------------------------------------------------------------------
+
+
+class Reach:
+    """What of a round a user may read as the council: ``everything`` (the secretariat), else
+    the ``fields`` assigned to them for every unit of their set and the (field, unit) ``pairs``
+    of assignments limited to some units. Empty (false) for anyone else."""
+
+    def __init__(self, everything: bool = False, fields=(), pairs=()) -> None:
+        self.everything = everything
+        self.fields = frozenset(fields)
+        self.pairs = frozenset(pairs)
+
+    def __bool__(self) -> bool:
+        return self.everything or bool(self.fields or self.pairs)
+
+    def covers(self, field_id: int, unit_id: int) -> bool:
+        """The user may read this field of this unit's assessment."""
+        return self.everything or field_id in self.fields or (field_id, unit_id) in self.pairs
+
+
+def round_reach(user, round_obj: Round) -> Reach:
+    """The fields and units of a round the user may read as the council, in one query (none
+    for the secretariat): the same assignments as ``assigned_field_ids`` and ``council_scope``."""
+    if is_secretariat(user):
+        return Reach(everything=True)
+    if not _active(user) or not user.is_staff or not user.has_perm("scoring.appraise"):
+        return Reach()
+    fields, pairs = set(), set()
+    for field_id, unit_id in AppraiserAssignment.objects.filter(
+        user=user, field__criteria_set__round=round_obj
+    ).values_list("field_id", "units"):
+        if unit_id is None:
+            fields.add(field_id)
+        else:
+            pairs.add((field_id, unit_id))
+    return Reach(fields=fields, pairs=pairs)
+
+
+def council_rounds(user) -> QuerySet:
+    """The rounds the user may follow as the council, latest first: every round for the
+    secretariat, the rounds of their assignments for a council member, none for anyone else."""
+    if is_secretariat(user):
+        return Round.objects.order_by("-year")
+    if not _active(user) or not user.is_staff or not user.has_perm("scoring.appraise"):
+        return Round.objects.none()
+    return Round.objects.filter(criteria_sets__criteria__appraisers__user=user).distinct()
+
+
+# The stage wizard -------------------------------------------------------------------------------
+
+
+def round_for_secretariat(user, year: int) -> Round:
+    """The round of ``year`` for the stage wizard: the secretariat only (403 for anyone else
+    who reaches it: the admin has already sent the others to its login page), 404 for an
+    unknown year."""
+    from django.core.exceptions import PermissionDenied  # appended here: the top is shared
+
+    if not is_secretariat(user):
+        raise PermissionDenied
+    return get_object_or_404(Round, year=year)

@@ -23,6 +23,11 @@ urlpatterns = [
         name="evidence_delete",
     ),
     path(
+        "assessments/<int:year>/<slug:unit>/leaves/<int:criterion_id>/",
+        views.leaf_save_view,
+        name="leaf_save",
+    ),
+    path(
         "assessments/<int:year>/<slug:unit>/points/<int:criterion_id>/",
         views.target_points_view,
         name="target_points",

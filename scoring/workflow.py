@@ -9,11 +9,12 @@ history of ``Score``. Nothing here trusts what a page showed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -100,8 +101,11 @@ def ensure_scores(assessment: Assessment, *, criteria=None, scores=None) -> list
 
 
 @transaction.atomic
-def round_advance(*, round_id: int, user, to_stage: str) -> Round:
-    """Close the current stage and open the next one (one step forward only)."""
+def round_advance(*, round_id: int, user, to_stage: str, deadline=None) -> Round:
+    """Close the current stage and open the next one (one step forward only). ``deadline``,
+    when given, becomes the new stage's deadline: saved in the same transaction, before the
+    e-mails are queued, so they state it. It must be in the future, and the stage must have
+    one. A replayed request (the stage already moved) is refused by the ``to_stage`` check."""
     check_drive(user)
     round_obj = Round.objects.select_for_update().get(pk=round_id)
     expected = next_stage(round_obj.stage)
@@ -118,11 +122,22 @@ def round_advance(*, round_id: int, user, to_stage: str) -> Round:
                 "next": Stage(expected).label if expected else "—",
             }
         )
+    changed = ["stage"]
+    if deadline is not None:
+        deadline_field = f"{to_stage}_deadline"
+        if not hasattr(round_obj, deadline_field):
+            raise NotAllowed(
+                _("The stage “%(stage)s” has no deadline.") % {"stage": Stage(to_stage).label}
+            )
+        if deadline <= timezone.now():
+            raise NotAllowed(_("The deadline must be in the future."))
+        setattr(round_obj, deadline_field, deadline)
+        changed.append(deadline_field)
     Transition.objects.create(
         round=round_obj, from_state=round_obj.stage, to_state=to_stage, user=user
     )
     round_obj.stage = to_stage
-    round_obj.save(update_fields=["stage"])
+    round_obj.save(update_fields=changed)
     if to_stage == Stage.SELF_ASSESSMENT:
         for criteria_set in round_obj.criteria_sets.select_related("group"):
             _open_assessments(criteria_set)
@@ -204,19 +219,21 @@ class SelfInput:
     na_requested: bool = False
     na_reason: str = ""
     figure: Decimal | None = None
+    version: int | None = None  # the version the page showed; None: no check
 
 
 @transaction.atomic
 def assessment_save_self(*, assessment_id: int, user, leaves: list[SelfInput]) -> int:
-    """Save the unit's self scores; returns how many leaves changed."""
+    """Save the unit's self scores; returns how many leaves changed. All or nothing: an invalid
+    value (``Invalid``) or a leaf saved by a colleague since their page showed it (``Conflict``,
+    when the input carries the version it saw) writes nothing."""
     assessment = _lock_assessment(assessment_id)
     check_self_edit(user, assessment)
     ensure_scores(assessment)
     scores = {
         s.criterion_id: s for s in assessment.scores.select_for_update().select_related("criterion")
     }
-    errors = {}
-    changed = 0
+    errors, conflicts, changes = {}, [], []
     for item in leaves:
         score = scores.get(item.criterion_id)
         if score is None or score.criterion.kind not in ENTERED_KINDS:
@@ -244,28 +261,42 @@ def assessment_save_self(*, assessment_id: int, user, leaves: list[SelfInput]) -
             values["self_score"] = criterion.points_for(figure)  # derived, never typed
         else:
             values["self_score"] = None if item.na_requested else item.self_score
-        if any(getattr(score, k) != v for k, v in values.items()):
-            for key, value in values.items():
-                setattr(score, key, value)
-            score.record_change("self-assessment")
-            changed += 1
+        if all(getattr(score, k) == v for k, v in values.items()):
+            continue
+        if item.version is not None and item.version != score.version:
+            conflicts.append(criterion.code)
+            continue
+        changes.append((score, values))
+    if conflicts:
+        raise Conflict(conflicts)
     if errors:
         raise Invalid(errors)
-    return changed
+    for score, values in changes:
+        for key, value in values.items():
+            setattr(score, key, value)
+        score.record_change("self-assessment")
+    return len(changes)
 
 
 def self_assessment_gaps(assessment: Assessment) -> dict[str, str]:
-    """What stops a submission: leaf code → what is missing."""
+    """What stops a submission: leaf code → what is missing, in the order of the tree (a leaf
+    nothing was ever saved on, without its score row yet, included)."""
+    scores = {
+        score.criterion_id: score
+        for score in assessment.scores.filter(criterion__kind__in=REQUIRED_KINDS).prefetch_related(
+            "evidence"
+        )
+    }
     gaps = {}
-    for score in assessment.scores.select_related("criterion").prefetch_related("evidence"):
-        criterion = score.criterion
-        if criterion.kind not in REQUIRED_KINDS:
+    for criterion in assessment.criteria_set.criteria.filter(
+        is_leaf=True, kind__in=REQUIRED_KINDS
+    ).order_by("position"):
+        score = scores.get(criterion.pk)
+        if score is not None and score.not_applicable_requested:
             continue
-        if score.not_applicable_requested:
-            continue
-        if criterion.kind == Kind.TARGET and score.self_figure is None:
+        if criterion.kind == Kind.TARGET and (score is None or score.self_figure is None):
             gaps[criterion.code] = _("no figure reported")
-        elif score.self_score is None:
+        elif score is None or score.self_score is None:
             gaps[criterion.code] = _("no self score")
         elif not score.evidence.all() and not score.self_method.strip():
             gaps[criterion.code] = _("no evidence and no explanation of how it was scored")
@@ -434,9 +465,20 @@ class AppraisalInput:
 
 
 @transaction.atomic
-def score_appraise(*, assessment_id: int, user, stage: str, items: list[AppraisalInput]) -> int:
+def score_appraise(
+    *,
+    assessment_id: int,
+    user,
+    stage: str,
+    items: list[AppraisalInput],
+    rejected: dict[str, str] | None = None,
+) -> int:
     """Save round-1 or round-2 appraisals of leaves of the user's fields; returns how many
-    leaves changed. All or nothing: a conflict or an invalid value writes nothing."""
+    leaves changed. A conflict writes nothing (``Conflict``), nor does a leaf of a field not
+    the user's, or the wrong stage or a passed deadline (``NotAllowed``). A value that breaks
+    a rule writes nothing either (``Invalid``), unless the caller passes ``rejected``: then
+    the leaves that break a rule are left out and put into it (code → why), and the others
+    are saved, so that one mistake does not cost an appraiser the rest of their page."""
     if stage not in (Stage.APPRAISAL_1, Stage.APPRAISAL_2):
         raise NotAllowed(_("Appraisal happens in round 1 or round 2 only."))
     assessment = _lock_assessment(assessment_id)
@@ -498,7 +540,9 @@ def score_appraise(*, assessment_id: int, user, stage: str, items: list[Appraisa
     if conflicts:
         raise Conflict(conflicts)
     if errors:
-        raise Invalid(errors)
+        if rejected is None:
+            raise Invalid(errors)
+        rejected.update(errors)
     for score, values in changes:
         for key, value in values.items():
             setattr(score, key, value)
@@ -506,27 +550,49 @@ def score_appraise(*, assessment_id: int, user, stage: str, items: list[Appraisa
     return len(changes)
 
 
+class FieldAccepted(NamedTuple):
+    """What ``field_accept`` did: the codes of the leaves accepted, and of those left to the
+    appraiser because the unit asked for them to be not applicable."""
+
+    accepted: list[str]
+    left_not_applicable: list[str]
+
+
 @transaction.atomic
-def field_accept(*, assessment_id: int, field_id: int, user) -> int:
+def field_accept(
+    *, assessment_id: int, field_id: int, user, skip: Collection[int] = ()
+) -> FieldAccepted:
     """Round 1: take the self score as the appraisal (a target leaf: the reported figure as
     the verified one) for every leaf of the field not yet appraised and not marked not
-    applicable. Returns how many leaves were accepted."""
+    applicable, except the scores in ``skip`` (what the appraiser has just edited on the
+    page) and the leaves the unit asked to be not applicable: accepting a request is the
+    appraiser's decision, leaf by leaf, so those are listed, never accepted."""
     assessment = _lock_assessment(assessment_id)
     check_appraise(user, assessment, field_id, Stage.APPRAISAL_1)
-    in_field = [c.pk for c in assessment.criteria_set.criteria.tree() if c.field.pk == field_id]
-    accepted = 0
-    for score in assessment.scores.select_for_update().filter(
-        Q(criterion_id__in=in_field),
-        criterion__kind__in=ENTERED_KINDS,
-        self_score__isnull=False,
-        appraisal_1__isnull=True,
-        not_applicable=False,
+    in_field = {c.pk: c for c in assessment.criteria_set.criteria.tree() if c.field.pk == field_id}
+    accepted, left = [], []
+    for score in (
+        assessment.scores.select_for_update()
+        .filter(
+            criterion_id__in=in_field,
+            criterion__kind__in=ENTERED_KINDS,
+            appraisal_1__isnull=True,
+            not_applicable=False,
+        )
+        .exclude(pk__in=list(skip))
     ):
-        score.appraisal_1 = score.self_score
-        score.figure_1 = score.self_figure
-        score.record_change("accept self score")
-        accepted += 1
-    return accepted
+        code = in_field[score.criterion_id].code
+        if score.not_applicable_requested:
+            left.append(code)
+        elif score.self_score is not None:
+            score.appraisal_1 = score.self_score
+            score.figure_1 = score.self_figure
+            score.record_change("accept self score")
+            accepted.append(code)
+    order = {c.code: c.position for c in in_field.values()}
+    return FieldAccepted(
+        sorted(accepted, key=order.__getitem__), sorted(left, key=order.__getitem__)
+    )
 
 
 # Explanation ------------------------------------------------------------------------------------
@@ -549,16 +615,21 @@ def score_explain(*, assessment_id: int, user, explanations: dict[int, str]) -> 
     return changed
 
 
+def explanation_gaps(assessment: Assessment) -> dict[str, str]:
+    """What stops submitting the explanation: leaf code → what is missing."""
+    return {
+        code: _("no explanation")
+        for code in assessment.scores.filter(explanation_requested=True, explanation="")
+        .order_by("criterion__position")
+        .values_list("criterion__code", flat=True)
+    }
+
+
 @transaction.atomic
 def assessment_submit_explanation(*, assessment_id: int, user) -> Assessment:
     assessment = _lock_assessment(assessment_id)
     check_submit_explanation(user, assessment)
-    missing = {
-        code: _("no explanation")
-        for code in assessment.scores.filter(
-            explanation_requested=True, explanation=""
-        ).values_list("criterion__code", flat=True)
-    }
+    missing = explanation_gaps(assessment)
     if missing:
         raise Invalid(missing)
     assessment.set_status(AssessmentStatus.EXPLAINED, user, explanation_submitted_at=timezone.now())

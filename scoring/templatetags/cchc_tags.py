@@ -3,7 +3,7 @@
 ``{% load cchc_tags %}`` gives ``change`` (▲ +2,10 / ▼ −0,90 / = 0,00 / new),
 ``{% change_cell %}`` (the change with its * link to the note saying how it was measured),
 ``kind_label``,
-``kind_help``, ``figure``, ``rule_words``, ``time_left``, ``{% target_line %}`` (a target leaf's
+``kind_help``, ``figure``, ``rule_words``, ``time_left``, ``decimal_input``, ``{% target_line %}`` (a target leaf's
 result in one line) and ``{% deadline round %}`` (the current stage's deadline line).
 """
 
@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from scoring import calculation
+from scoring.forms import DecimalTextInput
 from scoring.models import Kind, SipasResult
 
 register = template.Library()
@@ -171,3 +172,10 @@ def deadline(round_obj):
     """The deadline of the round's current stage: when, and the time left or that it passed."""
     moment = round_obj.current_deadline()
     return {"deadline": moment, "passed": round_obj.deadline_passed()}
+
+
+@register.filter
+def decimal_input(value) -> str:
+    """A value for a decimal text box, as the reader types it (0,50 in Vietnamese): what a
+    ``forms.DecimalTextInput`` shows, for a box a template writes out itself."""
+    return DecimalTextInput().format_value(value) or ""

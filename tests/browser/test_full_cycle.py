@@ -4,17 +4,19 @@ Sở Nội vụ's staff score, report the figures of the target leaves and uploa
 submits, the appraisers accept their fields and score the agency leaves, appraiser 1 flags a
 leaf, the staff explain, appraiser 1 re-appraises, the secretariat drives every stage and
 publishes, and the public API shows the result. The 14 other departments, the survey points
-and SIPAS (which feeds five survey leaves) arrive through the import commands, as they would
-from the secretariat's files.
+and SIPAS (which feeds five survey leaves) are the secretariat's files, uploaded through the
+browser imports: nobody needs a shell.
 """
 
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from scoring.models import Assessment, Criterion, Kind, Round, Score, Stage
 
@@ -69,19 +71,34 @@ class Visit:
             self.page.screenshot(path=str(self.screenshots / f"{name}.png"), full_page=full_page)
 
     def open_next_stage(self, round_obj: Round) -> None:
-        self.go("/admin/scoring/round/")
-        self.page.check(f'input[name="_selected_action"][value="{round_obj.pk}"]')
-        self.page.select_option('select[name="action"]', "open_next_stage")
-        self.page.click('button[name="index"]')
-        self.page.click("#confirm-action")
+        """Through the stage wizard: a deadline for the new stage, the blockers acknowledged."""
+        self.go(f"/council/stages/{round_obj.year}/")
+        if self.page.locator("#id_deadline").count():  # none when opening the final stage
+            deadline = timezone.localtime() + timedelta(days=14)
+            self.page.fill("#id_deadline", deadline.strftime("%Y-%m-%dT%H:%M"))
+        if self.page.locator("#id_acknowledge").count():  # only when something is left undone
+            self.page.check("#id_acknowledge")
+        self.page.click("#stage-confirm")
         self.page.wait_for_load_state()
 
+    def import_file(self, slug: str, path, year: int, group: str) -> None:
+        """The secretariat's import in the browser: upload, check the preview, confirm."""
+        self.go(f"/council/imports/{slug}/")
+        self.page.set_input_files("#id_file", str(path))
+        self.page.fill("#id_year", str(year))
+        self.page.select_option("#id_group", group)
+        self.page.click("#import-check")
+        self.page.wait_for_url(f"**/council/imports/{slug}/*/")
+        assert self.page.locator("#import-problems").count() == 0
+        self.page.click("#import-confirm")
+        self.page.wait_for_url("**/council/imports/")
 
-def import_csv(tmp_path, name, rows, **options):
+
+def scores_file(tmp_path, name, rows):
     path = tmp_path / name
     header = "unit,criterion,self_score,final_score,self_figure,final_figure\n"
     path.write_text(header + "".join(rows), encoding="utf-8")
-    call_command("import_scores", str(path), stdout=io.StringIO(), **options)
+    return path
 
 
 def full_figure(criterion: Criterion) -> D:
@@ -116,26 +133,32 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
 
     # 1. Unit staff score every leaf, explain how, and upload a PDF on one leaf.
     visit.login(f"staff-{UNIT}")
+    assert visit.page.url.endswith("/work/")  # the start page says what is missing
+    visit.shot("staff-start")
     visit.go("/assessments/")
     visit.shot("staff-assessments")
     visit.go(f"/assessments/2026/{UNIT}/")
     page = visit.page
+    # Read from the database before typing: the page saves each row as it is typed, and the
+    # test's own queries must not run beside the server's writes (one in-memory SQLite).
+    by_pk = {c.pk: c for c in leaves}
+    figures = {c.pk: str(full_figure(c)).replace(".", ",") for c in leaves if c.kind == Kind.TARGET}
     for field in page.locator('input[name^="score_"]').all():
-        name = field.get_attribute("name")
-        criterion = Criterion.objects.get(pk=int(name.removeprefix("score_")))
-        field.fill("0" if criterion.kind == Kind.BONUS else field.get_attribute("max"))
+        criterion = by_pk[int(field.get_attribute("name").removeprefix("score_"))]
+        field.fill("0" if criterion.kind == Kind.BONUS else str(criterion.max_points))
     for field in page.locator('input[name^="figure_"]').all():
-        criterion = Criterion.objects.get(
-            pk=int(field.get_attribute("name").removeprefix("figure_"))
-        )
-        field.fill(str(full_figure(criterion)).replace(".", ","))  # the decimal comma
+        field.fill(figures[int(field.get_attribute("name").removeprefix("figure_"))])
     for method in page.locator('textarea[name^="method_"]').all():
         method.fill("Theo báo cáo CCHC năm 2026")
     evidence_pdf = tmp_path / "ke-hoach-cchc-2026.pdf"
     evidence_pdf.write_bytes(PDF)
+    page.locator(f'details:has(input[name="ev{flagged.pk}-file"]) summary').click()
     page.set_input_files(f'input[name="ev{flagged.pk}-file"]', str(evidence_pdf))
+    # The file is uploaded as soon as it is chosen, and listed under its leaf.
+    page.locator(f"#evidence-{flagged.pk} a", has_text="ke-hoach-cchc-2026.pdf").wait_for()
     visit.shot("staff-self-assessment")
-    page.click("#save")
+    with page.expect_navigation():
+        page.click("#save")  # waits for the row saves under way, then saves the page
     page.wait_for_load_state()
     assert page.locator(".messages .success").count() == 1
     assert Score.objects.get(assessment=assessment, criterion=flagged).evidence.count() == 1
@@ -149,11 +172,12 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
     assessment.refresh_from_db()
     assert assessment.status == "submitted" and len(assessment.evidence_fingerprint) == 64
 
-    # The other departments and everyone's survey points come from the secretariat's files.
+    # The other departments and everyone's survey points come from the secretariat's files,
+    # uploaded in the browser (no shell).
     others = Assessment.objects.filter(criteria_set=assessment.criteria_set).exclude(
         pk=assessment.pk
     )
-    import_csv(
+    others_file = scores_file(
         tmp_path,
         "others.csv",
         [
@@ -161,15 +185,11 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
             for other in others.select_related("unit")
             for leaf in leaves
         ],
-        year=2026,
-        group="departments",
     )
-    import_csv(
+    survey_file = scores_file(
         tmp_path,
         "survey.csv",
         [file_row(UNIT, leaf) for leaf in leaves if leaf.kind == Kind.SURVEY],
-        year=2026,
-        group="departments",
     )
     sipas = tmp_path / "sipas.csv"
     sipas.write_text(
@@ -182,7 +202,11 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
         ),
         encoding="utf-8",
     )
-    call_command("import_sipas", str(sipas), year=2026, group="departments", stdout=io.StringIO())
+    visit.login("secretariat")
+    visit.import_file("scores", others_file, 2026, "departments")
+    visit.import_file("survey-points", survey_file, 2026, "departments")
+    visit.import_file("sipas", sipas, 2026, "departments")
+    assert visit.page.url.endswith("/council/imports/")
 
     # 3. The secretariat opens round 1 of the appraisal.
     visit.login("secretariat")

@@ -12,6 +12,7 @@ import pytest
 from django.conf import global_settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db import connection
 
 from scoring import calculation
 from scoring.models import Assessment, CriteriaSet, Round, Stage
@@ -35,7 +36,11 @@ def demo_data(django_db_setup, django_db_blocker):
         call_command("load_demo", stdout=io.StringIO())
     yield
     with django_db_blocker.unblock():
-        call_command("flush", interactive=False, verbosity=0)
+        # Back to the rows the migrations made, with their own ids: a plain flush would let
+        # post_migrate recreate the content types under new ids, and a later test with
+        # serialized_rollback would then collide with them.
+        call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
+        connection.creation.deserialize_db_from_string(connection._test_serialized_contents)
         ensure_roles()
 
 

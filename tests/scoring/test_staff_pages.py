@@ -86,38 +86,60 @@ def test_a_decimal_comma_is_read_as_a_decimal_point(login, cast, assessment_a):
     )
 
 
+def saved_scores(assessment):
+    return {
+        s.criterion.code: s.self_score
+        for s in Score.objects.filter(assessment=assessment).select_related("criterion")
+    }
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("score", "4.5"), ("score", "-1"), ("score", "abc"), ("score", "1.234")],
+    [("score", "4.5"), ("score", "-1"), ("score", "abc"), ("score", "1.234"), ("score", "1.234,5")],
 )
-def test_a_bad_score_names_the_leaf_and_writes_nothing(login, cast, field, value):
+def test_a_bad_score_is_named_kept_as_typed_and_the_other_rows_are_saved(
+    login, cast, assessment_a, field, value
+):
     client = login(cast["staff_a"])
-    before = database_state()
     response = client.post(PAGE, scores_post(**{f"{field}_{leaf('1.1.1').pk}": value}))
     assert response.status_code == 400
-    assert "errorlist" in response.content.decode()
-    assert value in response.content.decode()  # what was typed is not lost
-    assert database_state() == before
+    page = response.content.decode()
+    summary = page[
+        page.index('id="error-summary"') : page.index("</div>", page.index("error-summary"))
+    ]
+    assert 'href="#leaf-1.1.1"' in summary and "1.1.2" not in summary
+    assert f'value="{value}"' in page  # what was typed is not lost
+    assert 'class="leaf depth-2 has-error" id="leaf-1.1.1"' in page
+    scores = saved_scores(assessment_a)
+    assert scores.get("1.1.1") is None  # the bad row is not written
+    assert scores["1.1.2"] == D("5.50") and scores["3.1"] == D("1.00")  # the others are
+    assert not Score.history.filter(criterion=leaf("1.1.1"), self_score__isnull=False).exists()
 
 
 @pytest.mark.parametrize(
     ("field", "value"), [("method", "Theo báo cáo\x07"), ("method", "Kế hoạch \u202e12")]
 )
-def test_an_invisible_control_character_is_refused_and_nothing_written(login, cast, field, value):
+def test_an_invisible_control_character_is_refused_for_its_row_only(
+    login, cast, assessment_a, field, value
+):
     client = login(cast["staff_a"])
-    before = database_state()
     response = client.post(PAGE, scores_post(**{f"{field}_{leaf('1.1.1').pk}": value}))
     assert response.status_code == 400
     assert "invisible control character" in response.content.decode()
-    assert database_state() == before
+    scores = saved_scores(assessment_a)
+    assert scores.get("1.1.1") is None and scores["1.1.2"] == D("5.50")
 
 
-def test_not_applicable_needs_a_reason(login, cast):
+def test_not_applicable_needs_a_reason(login, cast, assessment_a):
     pk = leaf("1.1.2").pk
-    before = database_state()
     response = login(cast["staff_a"]).post(PAGE, scores_post(**{f"na_{pk}": "on"}))
     assert response.status_code == 400
-    assert database_state() == before
+    assert "Give the reason why this leaf does not apply." in response.content.decode() or (
+        "Nêu lý do" in response.content.decode()
+    )
+    score = Score.objects.get(assessment=assessment_a, criterion=leaf("1.1.2"))
+    assert (score.self_score, score.not_applicable_requested) == (None, False)
+    assert saved_scores(assessment_a)["1.1.1"] == D("4.00")
 
 
 def test_a_pdf_is_stored_privately_with_its_fingerprint(login, cast, assessment_a):
@@ -154,7 +176,7 @@ def test_a_bad_file_is_refused_and_nothing_is_written(login, cast, name, content
     pk = leaf("1.1.1").pk
     before = database_state()
     upload = SimpleUploadedFile(name, content)
-    response = client.post(PAGE, {**scores_post(), f"ev{pk}-file": upload})
+    response = client.post(PAGE, {f"ev{pk}-file": upload})
     assert response.status_code == 400
     assert message in response.content.decode()
     assert database_state() == before
