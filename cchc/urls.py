@@ -33,5 +33,7 @@ urlpatterns = [
     path("council/stages/", include("scoring.stages_urls")),
     path("api/v1/", include(api_patterns)),
     path("", include("scoring.urls")),
+    path("", include("rankings.explore_urls")),
+    path("", include("rankings.official_urls")),
     path("", include("rankings.urls")),
 ]
