@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.db.models import Q
+from django.db.models import BooleanField, Case, F, Q, Value, When, Window
+from django.db.models.functions import Lag
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -54,7 +55,7 @@ def parse_threshold(text: str | None) -> Decimal:
         raise BadThreshold(text) from None
     if not value.is_finite() or not Decimal("1") <= value <= Decimal("100"):
         raise BadThreshold(text)
-    return value.quantize(Decimal("0.01"))
+    return value.quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 # What the board shows ---------------------------------------------------------------------------
@@ -103,8 +104,9 @@ class Jump:
 
     @property
     def share(self) -> Decimal:
-        """The difference in % of the leaf's maximum (whole percent)."""
-        return (abs(self.difference) * 100 / self.place.max_points).quantize(Decimal("1"))
+        """The difference in % of the leaf's maximum (whole percent, half up)."""
+        share = abs(self.difference) * 100 / self.place.max_points
+        return share.quantize(Decimal("1"), ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ class RoundRows:
     assessments: dict[int, Assessment]  # id → assessment, with its unit
     scores: list[dict]
     evidence: list[dict]
-    history: list[dict]
+    history: list[dict]  # only the records that may be late, each with ``previous_*``
     last_year: list[dict]
 
     def covers(self, assessment_id: int, criterion_id: int) -> bool:
@@ -245,19 +247,7 @@ def read_round(round_obj: Round, reach: Reach) -> RoundRows:
             "original_name",
         )
     )
-    history = list(
-        Score.history.filter(**in_round)
-        .order_by("id", "history_date", "history_id")
-        .values(
-            "id",
-            "assessment_id",
-            "criterion_id",
-            "history_type",
-            "history_date",
-            "history_user__username",
-            *(column for _stage, column, _label in WATCHED_COLUMNS),
-        )
-    )
+    history = list(_late_history(round_obj, in_round))
     # Last year's score of the same leaf: the criterion it is linked to (``previous``), else the
     # leaf of the same code in the same group's set of the year before.
     linked = {c.previous_id for c in leaves.values() if c.previous_id}
@@ -281,6 +271,64 @@ def read_round(round_obj: Round, reach: Reach) -> RoundRows:
         )
     )
     return RoundRows(round_obj, reach, leaves, assessments, scores, evidence, history, last_year)
+
+
+def previous(column: str) -> str:
+    """The name under which a history record carries ``column`` of the record before it."""
+    return f"previous_{column}"
+
+
+def _late_history(round_obj: Round, in_round: dict):
+    """The round's score history, narrowed by the database to the records that may be late
+    changes (see ``find_late_changes``): a watched column that differs from the record before
+    (or is set on a score's first record), saved after the unit's submission (self score) or
+    from an hour before its stage's deadline on. Each record carries the watched columns of
+    the one before it (``previous(column)``, a ``Lag`` over the score's history by date), so
+    that the rows fetched grow with the late changes, not with every save.
+
+    The conditions are one ``Case`` over the window annotations: Django then filters on it
+    outside the windowed subquery (QUALIFY), so the dates never prune the records a ``Lag``
+    reads, whatever deadlines the round has."""
+    history = Score.history.filter(**in_round)
+    lags = {
+        previous(column): Window(
+            Lag(column), partition_by=[F("id")], order_by=[F("history_date"), F("history_id")]
+        )
+        for _stage, column, _label in WATCHED_COLUMNS
+    }
+    cases = []
+    for stage, column, _label in WATCHED_COLUMNS:
+        before = previous(column)
+        changed = (
+            Q(**{f"{column}__isnull": False, f"{before}__isnull": True})
+            | Q(**{f"{column}__isnull": True, f"{before}__isnull": False})
+            | Q(**{f"{column}__lt": F(before)})
+            | Q(**{f"{column}__gt": F(before)})
+        )
+        when = Q()
+        if column == "self_score":
+            when |= Q(history_date__gt=F("assessment__submitted_at"))
+        deadline = round_obj.deadline_for(stage)
+        if deadline:
+            when |= Q(history_date__gte=deadline - LAST_HOUR)
+        if when:
+            cases.append(When(changed & when, then=Value(True)))
+    return (
+        history.annotate(**lags)
+        .annotate(may_be_late=Case(*cases, default=Value(False), output_field=BooleanField()))
+        .filter(may_be_late=True)
+        .order_by("id", "history_date", "history_id")
+        .values(
+            "id",
+            "assessment_id",
+            "criterion_id",
+            "history_type",
+            "history_date",
+            "history_user__username",
+            *(column for _stage, column, _label in WATCHED_COLUMNS),
+            *lags,
+        )
+    )
 
 
 def find_anomalies(round_obj: Round, reach: Reach, threshold: Decimal = DEFAULT_THRESHOLD):
@@ -380,12 +428,12 @@ def find_jumps(rows: RoundRows, threshold: Decimal) -> list[Jump]:
 def find_late_changes(rows: RoundRows) -> list[LateChange]:
     """3. Points changed (self score, round-1 or round-2 appraisal) after the unit submitted
     (self score only), after the stage's deadline, or in the hour before it. A change is read
-    from a score's history: a record against the one before it; the first record against an
-    empty row (scores are created empty for the unit to fill, or with a creation record)."""
+    from a score's history: a record against the one before it (``previous(column)``, read with
+    it); the first record against an empty row (scores are created empty for the unit to fill,
+    or with a creation record). ``rows.history`` may hold only the records that can be late
+    (``read_round`` asks the database for no more); the checks here decide."""
     found = []
-    before = None
     for record in rows.history:
-        previous, before = (before if before and before["id"] == record["id"] else None), record
         if record["history_type"] == "-" or not rows.covers(
             record["assessment_id"], record["criterion_id"]
         ):
@@ -393,7 +441,7 @@ def find_late_changes(rows: RoundRows) -> list[LateChange]:
         assessment = rows.assessments[record["assessment_id"]]
         at = record["history_date"]
         for stage, column, label in WATCHED_COLUMNS:
-            old = previous[column] if previous else None
+            old = record[previous(column)]
             if old == record[column]:
                 continue
             deadline = rows.round.deadline_for(stage)

@@ -45,6 +45,9 @@ FIGURE_KINDS = frozenset({Kind.TARGET})
 ENTERED_KINDS = SELF_SCORED_KINDS | FIGURE_KINDS
 REQUIRED_KINDS = frozenset({Kind.SELF, Kind.TARGET})
 APPRAISED_KINDS = frozenset({Kind.SELF, Kind.AGENCY, Kind.BONUS, Kind.PENALTY})
+# What the council must score in round 1 before the stage can close cleanly: bonus and penalty
+# leaves may stay empty (they count 0), survey points are imported.
+MUST_APPRAISE_KINDS = frozenset({Kind.SELF, Kind.AGENCY, Kind.TARGET})
 
 
 class Rule(StrEnum):

@@ -15,6 +15,7 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .importers.base import number_text
 from .models import FIGURE, POINTS, Kind
 from .validators import validate_multi_line, validate_single_line
 
@@ -103,7 +104,16 @@ class DecimalInput(forms.DecimalField):
 
     def to_python(self, value):
         if isinstance(value, str):
-            value = value.strip().replace(",", ".")
+            value = value.strip()
+            if value:
+                # The import files' own reading: "0,5" and "0.5"; a thousands separator is
+                # refused with a message, never guessed.
+                number = number_text(value)
+                if isinstance(number, str):
+                    raise ValidationError(number)
+                if number is None:
+                    raise ValidationError(_("Enter a number."))
+                value = value.replace(",", ".")
         try:
             return super().to_python(value)
         except ValidationError:
@@ -166,6 +176,29 @@ def _fingerprint(points, figure, method, na, na_reason) -> str:
 EMPTY_FINGERPRINT = _fingerprint(None, None, "", False, "")
 
 
+class SeenField(forms.CharField):
+    """What the page showed of a row (``version:fingerprint``), hidden. A value that is not of
+    that form is read as nothing said (the row is then compared with what is saved)."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        version, _sep, fingerprint = value.partition(":")
+        return value if version.isdigit() and len(fingerprint) == 16 else ""
+
+
+def touched_since(seen: str, now: str, saved: str) -> tuple[bool, int | None]:
+    """Whether a row was changed on the page: its fingerprint ``now`` differs from the one the
+    page showed (``seen``, ``version:fingerprint``), or, when the page said nothing, from the
+    ``saved`` one. Returns that and the version the page showed (None: no check)."""
+    version, _sep, fingerprint = (seen or saved).partition(":")
+    return now != fingerprint, int(version) if seen else None
+
+
 class SelfAssessmentForm(forms.Form):
     """One form for every leaf the unit scores: score, how it was scored, not applicable."""
 
@@ -200,9 +233,7 @@ class SelfAssessmentForm(forms.Form):
             # What the page showed (the version and a fingerprint of the values): a row the
             # user did not touch is not written, and a colleague's later save of a row the
             # user changed is never overwritten unseen.
-            self.fields[f"seen_{leaf.pk}"] = forms.CharField(
-                required=False, max_length=40, widget=forms.HiddenInput
-            )
+            self.fields[f"seen_{leaf.pk}"] = SeenField()
             # A leaf without its row yet: the row it will get (version 1, empty).
             self.initial.setdefault(
                 f"seen_{leaf.pk}",
@@ -229,15 +260,8 @@ class SelfAssessmentForm(forms.Form):
 
     def touched(self, pk: int, score=None) -> tuple[bool, int | None]:
         """Whether the user changed the row since the page showed it, and the version the page
-        showed. Without what the page showed, whether the row differs from the saved ``score``
-        (None: no check of the version)."""
+        showed (``touched_since``)."""
         data = self.cleaned_data
-        version, _sep, fingerprint = (data.get(f"seen_{pk}") or "").partition(":")
-        checked = version.isdigit()
-        if not checked:
-            fingerprint = (
-                self.seen_of(score).partition(":")[2] if score is not None else EMPTY_FINGERPRINT
-            )
         now = _fingerprint(
             data.get(f"score_{pk}"),
             data.get(f"figure_{pk}"),
@@ -245,7 +269,8 @@ class SelfAssessmentForm(forms.Form):
             data.get(f"na_{pk}", False),
             data.get(f"na_reason_{pk}", ""),
         )
-        return now != fingerprint, int(version) if checked else None
+        saved = self.seen_of(score) if score is not None else f"1:{EMPTY_FINGERPRINT}"
+        return touched_since(data.get(f"seen_{pk}", ""), now, saved)
 
     def clean(self):
         data = super().clean()
@@ -309,6 +334,9 @@ class EvidenceForm(forms.Form):
 
 
 class ExplanationForm(forms.Form):
+    """The unit's answer to each flagged leaf; like the self-assessment, a row the user did not
+    touch is not written, and a colleague's later answer is never overwritten unseen."""
+
     def __init__(self, *args, flagged, **kwargs):
         super().__init__(*args, **kwargs)
         self.flagged = flagged
@@ -321,3 +349,16 @@ class ExplanationForm(forms.Form):
                 initial=score.explanation,
                 widget=forms.Textarea(attrs={"rows": 3}),
             )
+            self.fields[f"seen_{score.criterion_id}"] = SeenField(initial=self.seen_of(score))
+
+    @staticmethod
+    def seen_of(score) -> str:
+        return f"{score.version}:" + _text_fingerprint(score.explanation)
+
+    def touched(self, pk: int, score) -> tuple[bool, int | None]:
+        now = _text_fingerprint(self.cleaned_data.get(f"explanation_{pk}", ""))
+        return touched_since(self.cleaned_data.get(f"seen_{pk}", ""), now, self.seen_of(score))
+
+
+def _text_fingerprint(text: str) -> str:
+    return hashlib.sha256((text or "").strip().encode()).hexdigest()[:16]

@@ -37,6 +37,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -592,7 +593,7 @@ def _upload_page(request, kind: ImportKind, form, **extra):
         "admin/scoring/imports/upload.html",
         _context(
             request,
-            kind.title,
+            capfirst(kind.title),
             kind=kind,
             form=form,
             limit_mb=upload_limit() // (1024 * 1024),
@@ -615,7 +616,7 @@ def preview(request, slug: str, token: str):
         "admin/scoring/imports/preview.html",
         _context(
             request,
-            _("Check before importing: %(import)s") % {"import": kind.title},
+            _("Check before importing: %(import)s") % {"import": capfirst(kind.title)},
             kind=kind,
             token=token,
             entry=entry,

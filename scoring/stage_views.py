@@ -23,13 +23,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from . import notifications, workflow
-from .calculation import SCORED_KINDS
+from .calculation import MUST_APPRAISE_KINDS, SCORED_KINDS
 from .errors import Refused
 from .models import (
     Assessment,
     AssessmentStatus,
     Criterion,
-    Kind,
     Round,
     Score,
     Stage,
@@ -225,17 +224,12 @@ def _self_assessment_blockers(round_obj: Round) -> list[Blocker]:
     ]
 
 
-# The leaves the council must give a round-1 score (bonus and penalty leaves may stay empty;
-# survey points are imported).
-APPRAISED_IN_ROUND_1 = (Kind.SELF, Kind.AGENCY, Kind.TARGET)
-
-
 def _appraisal_1_blockers(round_obj: Round) -> list[Blocker]:
-    totals = _leaf_counts(round_obj, APPRAISED_IN_ROUND_1)
+    totals = _leaf_counts(round_obj, MUST_APPRAISE_KINDS)
     done = _done_counts(
         round_obj,
         Q(appraisal_1__isnull=False) | Q(not_applicable=True),
-        APPRAISED_IN_ROUND_1,
+        MUST_APPRAISE_KINDS,
     )
     items = []
     for a in _assessments(round_obj):
@@ -249,7 +243,7 @@ def _appraisal_1_blockers(round_obj: Round) -> list[Blocker]:
                     "detail": ngettext(
                         "%(missing)d of %(total)d leaf not appraised",
                         "%(missing)d of %(total)d leaves not appraised",
-                        total,
+                        total,  # "1 of 2 leaves": the noun agrees with the total
                     )
                     % {"missing": missing, "total": total},
                 }
@@ -412,7 +406,12 @@ class StageAdvanceForm(forms.Form):
     deadline = forms.DateTimeField(
         label=gettext_lazy("Deadline"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        # What a datetime-local box sends (ISO, whatever the browser shows), and what a person
+        # types where the box is plain text.
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "aria-describedby": "deadline-hint"},
+            format="%Y-%m-%dT%H:%M",
+        ),
         help_text=gettext_lazy("Vietnam time (UTC+7)."),
         error_messages={
             "required": gettext_lazy("Give the deadline of the new stage."),

@@ -17,10 +17,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from rankings.models import Publication
 
-from .calculation import APPRAISED_KINDS, FIGURE_KINDS
+from .calculation import MUST_APPRAISE_KINDS
 from .models import AssessmentStatus, Round, Score, Stage
 from .permissions import (
     APPRAISAL_STAGES,
@@ -33,8 +34,6 @@ from .permissions import (
 from .stage_views import stage_blockers
 from .workflow import explanation_gaps, self_assessment_gaps
 
-OPEN_FOR_UNITS = (Stage.SELF_ASSESSMENT, Stage.EXPLANATION)
-
 
 def admin_login(request):
     """The admin's login page sends to the one login page, with where to go after it."""
@@ -43,6 +42,7 @@ def admin_login(request):
 
 
 @login_required
+@require_safe
 def start_view(request):
     user = request.user
     context = {"unit": member_unit(user)}
@@ -111,7 +111,7 @@ def _appraiser_work(user) -> list[dict]:
             scores = (
                 Score.objects.filter(
                     assessment__criteria_set=criteria_set,
-                    criterion__kind__in=APPRAISED_KINDS | FIGURE_KINDS,
+                    criterion__kind__in=MUST_APPRAISE_KINDS,
                     not_applicable=False,
                     **{f"{value_field}__isnull": True},
                 )

@@ -77,6 +77,8 @@ class LeafRow:
     fields: dict = field(default_factory=dict)
     evidence_form: EvidenceForm | None = None
     errors: list[str] = field(default_factory=list)  # why the row was not saved
+    # The part of ``errors`` not already shown beside an input of the row.
+    row_errors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -87,6 +89,13 @@ class Saved:
     changed: int = 0
     added: int = 0
     failed: dict[int, list[str]] = field(default_factory=dict)
+    conflicts: set[int] = field(default_factory=set)  # failed: saved by a colleague meanwhile
+    beside: set[tuple[int, str]] = field(default_factory=set)  # shown beside an input
+
+    def row_errors(self, criterion_id: int) -> list[str]:
+        return [
+            m for m in self.failed.get(criterion_id, []) if (criterion_id, m) not in self.beside
+        ]
 
     def fail(self, criterion_id: int, message: str) -> None:
         self.failed.setdefault(criterion_id, []).append(message)
@@ -104,13 +113,16 @@ def _form_failures(form, evidence_forms, saved: Saved) -> None:
         if name in rows:
             for message in errors:
                 saved.fail(rows[name], message)
+                saved.beside.add((rows[name], message))
     for criterion_id, evidence_form in evidence_forms.items():
         for message in evidence_form.errors.get("__all__", []):
             saved.fail(criterion_id, message)
         for name, errors in evidence_form.errors.items():
             if name != "__all__":
                 for message in errors:
-                    saved.fail(criterion_id, f"{evidence_form[name].label}: {message}")
+                    labelled = f"{evidence_form[name].label}: {message}"
+                    saved.fail(criterion_id, labelled)
+                    saved.beside.add((criterion_id, labelled))
 
 
 def _page(
@@ -136,6 +148,7 @@ def _page(
             score,
             evidence.get(score.pk, []) if score else [],
             errors=failed.get(criterion.pk, []),
+            row_errors=saved.row_errors(criterion.pk) if saved else [],
         )
         if form is not None and criterion.is_leaf and criterion.kind in ENTERED_KINDS:
             row.fields = {
@@ -147,7 +160,10 @@ def _page(
             explanation_form is not None
             and f"explanation_{criterion.pk}" in explanation_form.fields
         ):
-            row.fields = {"explanation": explanation_form[f"explanation_{criterion.pk}"]}
+            row.fields = {
+                "explanation": explanation_form[f"explanation_{criterion.pk}"],
+                "seen": explanation_form[f"seen_{criterion.pk}"],
+            }
         if evidence_forms is not None:
             row.evidence_form = evidence_forms.get(criterion.pk)
         rows.append(row)
@@ -250,54 +266,28 @@ def _forms(request, assessment, mode, criteria, scores, only=None):
 def _save(request, assessment, mode, form, evidence_forms, scores) -> Saved:
     """Save every row that is valid, each on its own: a row with an error, or one a colleague
     changed since the page showed it, is left as typed with its reason; the others are saved
-    and their evidence added. Nothing typed or chosen is lost by another row's mistake."""
+    and their evidence added. A row the user did not touch is not written at all. Nothing typed
+    or chosen is lost by another row's mistake."""
     saved = Saved()
     form.is_valid()
     for evidence_form in evidence_forms.values():
         evidence_form.is_valid()
     _form_failures(form, evidence_forms, saved)
-    codes = {c.code: c.pk for c in form.leaves} if mode == "self" else {}
-    if mode == "explain":
+    if mode == "self":
+        codes = {c.code: c.pk for c in form.leaves}
+    else:
         codes = {s.criterion.code: s.criterion_id for s in form.flagged}
     data = form.cleaned_data
-    seen = {}
-    if mode == "self":
-        for pk in codes.values():
-            if pk not in saved.failed:
-                changed, seen[pk] = form.touched(pk, scores.get(pk))
-                if not changed:
-                    seen[pk] = "untouched"
-    while True:
-        ready = [
-            pk for pk in codes.values() if pk not in saved.failed and seen.get(pk) != "untouched"
-        ]
-        if not ready:
-            break
+    versions, ready = {}, []
+    for pk in codes.values():
+        if pk not in saved.failed:
+            changed, versions[pk] = form.touched(pk, scores.get(pk))
+            if changed:
+                ready.append(pk)
+    while ready:
         try:
             with transaction.atomic():
-                if mode == "self":
-                    saved.changed = workflow.assessment_save_self(
-                        assessment_id=assessment.pk,
-                        user=request.user,
-                        leaves=[
-                            workflow.SelfInput(
-                                criterion_id=pk,
-                                self_score=data.get(f"score_{pk}"),
-                                figure=data.get(f"figure_{pk}"),
-                                method=data.get(f"method_{pk}", ""),
-                                na_requested=data.get(f"na_{pk}", False),
-                                na_reason=data.get(f"na_reason_{pk}", ""),
-                                version=seen.get(pk),
-                            )
-                            for pk in ready
-                        ],
-                    )
-                else:
-                    saved.changed = workflow.score_explain(
-                        assessment_id=assessment.pk,
-                        user=request.user,
-                        explanations={pk: data.get(f"explanation_{pk}", "") for pk in ready},
-                    )
+                saved.changed = _write_rows(request, assessment, mode, data, ready, versions)
         except Conflict as conflict:
             for code in conflict.codes:
                 saved.fail(
@@ -308,15 +298,15 @@ def _save(request, assessment, mode, form, evidence_forms, scores) -> Saved:
                         "replace theirs."
                     ),
                 )
-                # The next save is a deliberate overwrite of what is there now.
-                form.data = form.data.copy()
-                form.data[f"seen_{codes[code]}"] = ""
-            continue
+                saved.conflicts.add(codes[code])
         except Invalid as invalid:
             for code, message in invalid.errors.items():
                 saved.fail(codes[code], message)
-            continue
-        break
+        else:
+            break
+        ready = [pk for pk in ready if pk not in saved.failed]
+    if saved.failed:
+        _show_as_saved(assessment, form, saved, codes.values())
     for criterion_id, evidence_form in evidence_forms.items():
         if criterion_id in saved.failed and evidence_form.errors:
             continue
@@ -339,6 +329,45 @@ def _save(request, assessment, mode, form, evidence_forms, scores) -> Saved:
             saved.added += 1
             evidence_forms[criterion_id] = EvidenceForm(prefix=f"ev{criterion_id}")
     return saved
+
+
+def _write_rows(request, assessment, mode, data, rows, versions) -> int:
+    if mode == "self":
+        return workflow.assessment_save_self(
+            assessment_id=assessment.pk,
+            user=request.user,
+            leaves=[
+                workflow.SelfInput(
+                    criterion_id=pk,
+                    self_score=data.get(f"score_{pk}"),
+                    figure=data.get(f"figure_{pk}"),
+                    method=data.get(f"method_{pk}", ""),
+                    na_requested=data.get(f"na_{pk}", False),
+                    na_reason=data.get(f"na_reason_{pk}", ""),
+                    version=versions.get(pk),
+                )
+                for pk in rows
+            ],
+        )
+    return workflow.score_explain(
+        assessment_id=assessment.pk,
+        user=request.user,
+        explanations={pk: data.get(f"explanation_{pk}", "") for pk in rows},
+        versions={pk: versions.get(pk) for pk in rows},
+    )
+
+
+def _show_as_saved(assessment, form, saved: Saved, rows) -> None:
+    """The page comes back with errors: each row that was not refused now shows what is saved
+    (its new version), so that editing it again is not taken for a colleague's conflict; a row
+    in conflict shows nothing seen, so that saving it again is a deliberate overwrite."""
+    fresh = {s.criterion_id: s for s in assessment.scores.select_related("criterion")}
+    form.data = form.data.copy()
+    for pk in rows:
+        if pk in saved.conflicts:
+            form.data[f"seen_{pk}"] = ""
+        elif pk not in saved.failed and pk in fresh:
+            form.data[f"seen_{pk}"] = form.seen_of(fresh[pk])
 
 
 def _saved_message(saved: Saved) -> str:
@@ -400,7 +429,12 @@ def assessment_view(request, year: int, unit: str):
     messages.success(request, _saved_message(saved))
     if remove is not None and not confirmed:
         return redirect(reverse("scoring:evidence_delete", args=[year, unit, remove.pk]))
+    if request.POST.get("then") == "submit":  # saved first, then on to the submission page
+        name = "scoring:submit" if mode == "self" else "scoring:submit_explanation"
+        return redirect(reverse(name, args=[year, unit]))
     anchor = remove.score.criterion.code if confirmed else request.POST.get("save", "")
+    if anchor not in {c.code for c in criteria}:  # back to a row of the page, or to its top
+        anchor = ""
     return redirect(request.path + (f"#leaf-{anchor}" if anchor else ""))
 
 
@@ -414,6 +448,16 @@ def _evidence_to_remove(request, assessment) -> Evidence | None:
         .filter(pk=pk, score__assessment=assessment)
         .first()
     )
+
+
+def _seen_answer(form, saved: Saved, criterion_id: int, score) -> dict:
+    """What the script keeps as the row's ``seen`` after a save: what is saved now, or nothing
+    after a conflict (saving again is then a deliberate overwrite); unchanged after an error."""
+    if criterion_id in saved.conflicts:
+        return {"seen": ""}
+    if saved.failed or score is None:
+        return {}
+    return {"seen": form.seen_of(score)}
 
 
 def _delete_evidence(request, evidence: Evidence) -> None:
@@ -479,7 +523,7 @@ def leaf_save_view(request, year: int, unit: str, criterion_id: int):
             "saved_at": date_format(timezone.localtime(), "H:i"),
             "message": _saved_message(saved) if not saved.failed else "",
             "errors": saved.failed.get(criterion_id, []),
-            "seen": SelfAssessmentForm.seen_of(score) if mode == "self" and score else "",
+            **_seen_answer(form, saved, criterion_id, score),
             "evidence_html": render_to_string(
                 "scoring/_evidence_list.html",
                 {"evidence": evidence, "mode": mode, "year": year, "unit": unit},
@@ -489,6 +533,10 @@ def leaf_save_view(request, year: int, unit: str, criterion_id: int):
                 "scored": progress["scored"],
                 "leaves": progress["leaves"],
                 "without_evidence": len(progress["without_evidence"]),
+                "lists": {
+                    name: [c.code for c in progress[name]]
+                    for name in ("unscored", "without_evidence")
+                },
                 "claimed": number_format(progress["claimed"], 2),
             },
         },

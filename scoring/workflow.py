@@ -599,20 +599,35 @@ def field_accept(
 
 
 @transaction.atomic
-def score_explain(*, assessment_id: int, user, explanations: dict[int, str]) -> int:
-    """The unit answers the flagged leaves (criterion id → text); returns how many changed."""
+def score_explain(
+    *, assessment_id: int, user, explanations: dict[int, str], versions: dict | None = None
+) -> int:
+    """The unit answers the flagged leaves (criterion id → text); returns how many changed. With
+    ``versions`` (criterion id → the version the page showed), a leaf a colleague answered since
+    is a ``Conflict``, and nothing is written."""
     assessment = _lock_assessment(assessment_id)
     check_explain(user, assessment)
-    changed = 0
-    for score in assessment.scores.select_for_update().filter(
-        criterion_id__in=explanations, explanation_requested=True
+    versions = versions or {}
+    changes, conflicts = [], []
+    for score in (
+        assessment.scores.select_for_update()
+        .select_related("criterion")
+        .filter(criterion_id__in=explanations, explanation_requested=True)
     ):
         text = explanations[score.criterion_id].strip()
-        if text != score.explanation:
-            score.explanation = text
-            score.record_change("explanation")
-            changed += 1
-    return changed
+        if text == score.explanation:
+            continue
+        seen = versions.get(score.criterion_id)
+        if seen is not None and seen != score.version:
+            conflicts.append(score.criterion.code)
+            continue
+        changes.append((score, text))
+    if conflicts:
+        raise Conflict(conflicts)
+    for score, text in changes:
+        score.explanation = text
+        score.record_change("explanation")
+    return len(changes)
 
 
 def explanation_gaps(assessment: Assessment) -> dict[str, str]:

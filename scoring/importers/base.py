@@ -500,7 +500,7 @@ def _control_message(character: str) -> str:
     }
 
 
-def _number_text(text: str):
+def number_text(text: str):
     """The match of ``text`` as a number; a message (str) when it is refused as ambiguous; None
     when it is not a number at all.
 
@@ -542,7 +542,7 @@ def parse_decimal(
     largest: Decimal = MAX_POINTS_VALUE,
 ) -> Decimal | None:
     """A decimal with ``.`` or ``,`` before the decimals and at most two decimals (three are
-    rounded half-up to two). A thousands separator is refused (``_number_text``).
+    rounded half-up to two). A thousands separator is refused (``number_text``).
 
     Empty gives None. A problem is recorded, and None returned, for anything else that is wrong
     (``largest`` bounds what the column can hold: points by default, ``MAX_FIGURE_VALUE`` for
@@ -551,7 +551,7 @@ def parse_decimal(
     text = row[column]
     if text == "":
         return None
-    number = _number_text(text)
+    number = number_text(text)
     if isinstance(number, str):
         problems.add(row.number, column, number)
         return None

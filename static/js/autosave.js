@@ -33,9 +33,7 @@
           data.append(element.name, element.value);
         }
       } else if (element.type === "file") {
-        Array.prototype.forEach.call(element.files, function (file) {
-          data.append(element.name, file);
-        });
+        return; // taken when the save was asked for (see save)
       } else {
         data.append(element.name, element.value);
       }
@@ -49,7 +47,7 @@
       status.textContent = message;
     }
     if (pageStatus) {
-      pageStatus.textContent = message;
+      pageStatus.textContent = row.id.replace(/^leaf-/, "") + ": " + message;
     }
   }
 
@@ -87,6 +85,30 @@
     if (claimed) {
       claimed.textContent = progress.claimed;
     }
+    // The lists of leaves behind the counters, each a link to its row.
+    Object.keys(progress.lists || {}).forEach(function (name) {
+      var codes = progress.lists[name];
+      var list = document.querySelector('[data-progress-list="' + name + '"]');
+      var details = document.querySelector('[data-progress-details="' + name + '"]');
+      var count = document.querySelector('[data-progress-count="' + name + '"]');
+      if (list) {
+        list.textContent = "";
+        codes.forEach(function (code) {
+          var item = document.createElement("li");
+          var link = document.createElement("a");
+          link.href = "#leaf-" + code;
+          link.textContent = code;
+          item.appendChild(link);
+          list.appendChild(item);
+        });
+      }
+      if (details) {
+        details.hidden = codes.length === 0;
+      }
+      if (count) {
+        count.textContent = codes.length;
+      }
+    });
   }
 
   // One save at a time, in the order asked: kinder to the server, and a row's later save never
@@ -98,10 +120,15 @@
     clearTimeout(pending.get(row));
     pending.delete(row);
     setStatus(row, text("saving"));
-    var body = rowData(row, withEvidence);
+    // A chosen file is taken now and leaves the picker: it must not go a second time with the
+    // page. The rest of the row is read when its turn comes, so that it carries what the row
+    // shows then (its latest "seen", after an earlier save of the same row).
+    var files = [];
     if (withEvidence) {
-      // The file travels with this request: it must not go a second time with the page.
       row.querySelectorAll("input[type=file]").forEach(function (element) {
+        Array.prototype.forEach.call(element.files, function (file) {
+          files.push([element.name, file]);
+        });
         element.value = "";
       });
     }
@@ -109,6 +136,10 @@
     form.setAttribute("data-busy", busy);
     queue = queue
       .then(function () {
+        var body = rowData(row, withEvidence);
+        files.forEach(function (pair) {
+          body.append(pair[0], pair[1]);
+        });
         return send(row, withEvidence, body);
       })
       .then(function () {
@@ -134,16 +165,18 @@
       .then(function (result) {
         var answer = result.answer;
         showErrors(row, answer.errors || []);
+        // What the row now stands on: what is saved, or nothing after a colleague's save
+        // (the next save of the row then replaces theirs, as its message says).
+        var seen = row.querySelector("input[name^=seen_]");
+        if (seen && typeof answer.seen === "string") {
+          seen.value = answer.seen;
+        }
         if (!result.ok || !answer.saved) {
           setStatus(row, text("failed"));
           return;
         }
         unsaved.delete(row);
         setStatus(row, text("autosave") + " " + answer.saved_at);
-        var seen = row.querySelector("input[name^=seen_]");
-        if (seen && answer.seen) {
-          seen.value = answer.seen;
-        }
         var list = row.querySelector(".evidence-cell");
         if (list && withEvidence) {
           list.innerHTML = answer.evidence_html;

@@ -56,5 +56,8 @@ def test_the_anomaly_board_on_a_wide_screen_and_a_phone(browser, live_server, sc
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
         assert violations == []
         if screenshots is not None:
-            page.screenshot(path=str(screenshots / f"anomalies-{width}.png"))
+            # The wide screen's shot shows the whole board, every section included.
+            page.screenshot(
+                path=str(screenshots / f"anomalies-{width}.png"), full_page=width == 1280
+            )
         context.close()

@@ -292,7 +292,7 @@ def test_a_full_cycle_from_self_assessment_to_the_public_api(
     page.select_option('select[name="criteria_set"]', str(assessment.criteria_set.pk))
     page.click("#publish-submit")
     page.wait_for_load_state()
-    visit.shot("council-publish")
+    visit.shot("council-publish", full_page=True)  # the results and the button under them
     page.click("#publish-submit")
     page.wait_for_load_state()
 

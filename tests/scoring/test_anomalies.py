@@ -438,3 +438,54 @@ def test_the_board_page_has_a_fixed_number_of_queries(login, cast, size, django_
     # assignments in the round; the six of ``read_round``; the rounds they follow.
     with django_assert_num_queries(13):
         assert client.get(BOARD).status_code == 200
+
+
+def test_the_history_read_fetches_only_the_records_that_can_be_late(
+    cast, django_assert_num_queries
+):
+    # The unit's page saves each row as it is typed: 200 saves of 1.1.1, a month before the
+    # deadline and the submission, then one change by hand after the submission.
+    score_self(cast, "so-a", {"1.1.1": "3", "1.1.2": "5"}, who=cast["head_a"])
+    score = Score.objects.get(assessment=assessment("so-a"), criterion=leaf("1.1.1"))
+    for n in range(200):
+        score.self_score = D(n % 4)  # 0, 1, 2, 3, 0, …: every save a change; the last 3
+        score.record_change("typed")
+    planted = Score.history.filter(assessment=assessment("so-a"))
+    assert planted.count() > 200
+    planted.update(history_date=timezone.now() - timedelta(days=30))
+    workflow.assessment_submit(assessment_id=assessment("so-a").pk, user=cast["head_a"])
+    score = Score.objects.get(pk=score.pk)
+    score.self_score = D("4")
+    score._history_user = cast["secretariat"]
+    score.record_change("by hand")
+
+    round_obj = Round.objects.get(year=YEAR)
+    with django_assert_num_queries(6):
+        rows = anomalies.read_round(round_obj, round_reach(cast["secretariat"], round_obj))
+    print("history rows fetched:", len(rows.history))
+    # Only the late record comes back, with what it needs of the record before it (a month
+    # earlier, the last of the 200 saves).
+    assert len(rows.history) == 1
+    changes = anomalies.find_late_changes(rows)
+    assert [(c.place.code, c.old, c.new, c.why, c.by) for c in changes] == [
+        ("1.1.1", D("3"), D("4"), anomalies.AFTER_SUBMISSION, "secretariat")
+    ]
+
+
+def test_shares_and_thresholds_round_half_up():
+    place = anomalies.Place(1, "Sở An", "1.1.1", "Ban hành kế hoạch", D("4"))
+    # 0.1 of 4 is 2.5 %: shown as 3 % (half-even rounding would show 2 %).
+    assert anomalies.Jump(place, D("3.1"), D("3"), 2023).share == D("3")
+    assert anomalies.Jump(place, D("2.9"), D("3"), 2023).share == D("3")
+    assert anomalies.Jump(place, D("3.3"), D("3"), 2023).share == D("8")  # 7.5 %
+    assert anomalies.parse_threshold("12.345") == D("12.35")
+    assert anomalies.parse_threshold("12,125 %") == D("12.13")
+
+
+def test_a_two_and_a_half_percent_jump_shows_as_three_percent(login, cast, last_year):
+    # so-b's 2023 final score on 1.1.1 (max 4) is 3: 2.9 is 0.1 (2.5 %) away.
+    score_self(cast, "so-b", {"1.1.1": "2.9"})
+    page = login(cast["secretariat"]).get(BOARD, {"threshold": "2"})
+    section = page.text.split('id="jumps"')[1].split("</section>")[0]
+    assert f'href="{link("so-b", "1.1.1")}"' in section
+    assert "−0.10 (3 %)" in section

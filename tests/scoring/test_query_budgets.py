@@ -80,3 +80,52 @@ def test_the_progress_board(login, cast, size):
     # round's sets; per set: its criteria, its scores (values), its assessments with units.
     queries = count(login(cast["secretariat"]), f"/admin/scoring/round/{round_obj.pk}/progress/")
     assert len(queries) == 9, "\n".join(q[:150] for q in queries)
+
+
+def test_the_start_page_of_a_unit(login, cast, size):
+    queries = count(login(cast["staff_a"]), "/work/")
+    # The session; the user; their unit; their permissions (own, groups'); their assessments;
+    # the gaps: the scores, their evidence, the required leaves.
+    assert len(queries) == 8, "\n".join(q[:150] for q in queries)
+
+
+def test_the_start_page_of_an_appraiser(login, cast, size):
+    Round.objects.filter(year=YEAR).update(stage=Stage.APPRAISAL_1)
+    for assessment in Assessment.objects.all():
+        workflow.ensure_scores(assessment)
+    queries = count(login(cast["appraiser_1"]), "/work/")
+    # The session; the user; their unit (none); their permissions (own, groups'); the rounds
+    # in appraisal; their assignments; per set: the sets, the criteria, the waiting scores.
+    assert len(queries) == 10, "\n".join(q[:150] for q in queries)
+
+
+def test_the_start_page_of_the_secretariat(login, cast, size):
+    queries = count(login(cast["secretariat"]), "/work/")
+    # The session; the user; their unit (none); their permissions (own, groups'); the
+    # publications; the rounds, their sets; for each round not final, its blockers (here one
+    # round in self-assessment: its assessments not submitted).
+    assert len(queries) == 10, "\n".join(q[:150] for q in queries)
+
+
+def test_the_submission_page(login, cast, size):
+    queries = count(login(cast["head_a"]), f"/assessments/{YEAR}/so-a/submit/")
+    assert len(queries) == 13, "\n".join(q[:150] for q in queries)
+
+
+def test_one_row_saved_by_the_script(login, cast, size):
+    client = login(cast["staff_a"])
+    pk = leaf("1.1.1").pk
+    url = f"/assessments/{YEAR}/so-a/leaves/{pk}/"
+    client.post(url, {f"score_{pk}": "1"}, HTTP_ACCEPT="application/json")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(url, {f"score_{pk}": "2"}, HTTP_ACCEPT="application/json")
+    assert response.json()["saved"] is True
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert len(sql) == ROW_SAVE, "\n".join(q[:150] for q in sql)
+
+
+# One row saved: the session, the user, the unit, the permissions; the assessment, the page's
+# criteria and scores; the write (savepoints, the round and the assessment locked, the missing
+# score rows, the scores locked, the score and its history); the answer (the scores, the
+# evidence). The same with 30 more leaves and 20 more units.
+ROW_SAVE = 22
