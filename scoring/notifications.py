@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mass_mail
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -71,12 +71,8 @@ def absolute_url(path: str) -> str:
 
 
 def appraiser_start_path() -> str:
-    """Where a council member starts work: their start page (URL name ``start``) once it
-    exists, else its planned path."""
-    try:
-        return reverse("start")
-    except NoReverseMatch:
-        return "/work/"
+    """Where a council member starts work: their start page."""
+    return reverse("start")
 
 
 @dataclass

@@ -146,7 +146,7 @@ def _page(
         row = LeafRow(
             criterion,
             score,
-            evidence.get(score.pk, []) if score else [],
+            _evidence_of(evidence, score),
             errors=failed.get(criterion.pk, []),
             row_errors=saved.row_errors(criterion.pk) if saved else [],
         )
@@ -194,6 +194,10 @@ def _page(
         },
         status=400 if saved and saved.failed else 200,
     )
+
+
+def _evidence_of(evidence: dict[int, list[Evidence]], score) -> list[Evidence]:
+    return evidence.get(score.pk, []) if score is not None else []
 
 
 def _evidence_by_score(assessment) -> dict[int, list[Evidence]]:
@@ -244,7 +248,7 @@ def _evidence_forms(request, leaves) -> dict[int, EvidenceForm]:
     return {leaf.pk: EvidenceForm(data, files, prefix=f"ev{leaf.pk}") for leaf in leaves}
 
 
-def _forms(request, assessment, mode, criteria, scores, only=None):
+def _forms(request, mode, criteria, scores, only=None):
     """The page's forms for the mode (``only``: the criterion ids of the rows to save)."""
     data = request.POST if request.method == "POST" else None
     if mode == "self":
@@ -403,7 +407,7 @@ def assessment_view(request, year: int, unit: str):
             return redirect(request.path)
         return _page(request, assessment, mode, criteria, scores)
 
-    form, evidence_forms = _forms(request, assessment, mode, criteria, scores)
+    form, evidence_forms = _forms(request, mode, criteria, scores)
     forms_by_mode = ({"form": form} if mode == "self" else {"explanation_form": form}) | {
         "evidence_forms": evidence_forms
     }
@@ -493,7 +497,7 @@ def leaf_save_view(request, year: int, unit: str, criterion_id: int):
         return redirect(reverse("scoring:assessment", args=[year, unit]))
     criteria = assessment.criteria_set.criteria.tree()
     scores = assessment.scores_on(criteria)
-    form, evidence_forms = _forms(request, assessment, mode, criteria, scores, only={criterion_id})
+    form, evidence_forms = _forms(request, mode, criteria, scores, only={criterion_id})
     if not evidence_forms:
         raise Http404
     try:
@@ -511,8 +515,7 @@ def leaf_save_view(request, year: int, unit: str, criterion_id: int):
     scores = assessment.scores_on(criteria)
     by_score = _evidence_by_score(assessment)
     rows = [
-        LeafRow(c, scores.get(c.pk), by_score.get(scores[c.pk].pk, []) if c.pk in scores else [])
-        for c in criteria
+        LeafRow(c, scores.get(c.pk), _evidence_of(by_score, scores.get(c.pk))) for c in criteria
     ]
     score = scores.get(criterion_id)  # none yet when nothing was ever saved on the leaf
     evidence = by_score.get(score.pk, []) if score else []
@@ -587,8 +590,14 @@ def _submission(request, assessment, *, action, check, gaps, title, question, ne
         get_user_model()
         .objects.filter(is_active=True, membership__unit=assessment.unit)
         .filter(
-            Q(user_permissions__codename="submit_assessment")
-            | Q(groups__permissions__codename="submit_assessment")
+            Q(
+                user_permissions__codename="submit_assessment",
+                user_permissions__content_type__app_label="scoring",
+            )
+            | Q(
+                groups__permissions__codename="submit_assessment",
+                groups__permissions__content_type__app_label="scoring",
+            )
         )
         .distinct()
         .order_by("last_name", "username")
@@ -616,8 +625,7 @@ def _completeness(assessment) -> dict:
     scores = assessment.scores_on(criteria)
     evidence = _evidence_by_score(assessment)
     rows = [
-        LeafRow(c, scores.get(c.pk), evidence.get(scores[c.pk].pk, []) if c.pk in scores else [])
-        for c in criteria
+        LeafRow(c, scores.get(c.pk), _evidence_of(evidence, scores.get(c.pk))) for c in criteria
     ]
     flagged = [r.score for r in rows if r.score and r.score.explanation_requested]
     return {
