@@ -175,3 +175,41 @@ def test_an_appraiser_finds_the_work_on_the_start_page_and_appraises(
     assert "5 tiêu chí đang chờ" in page.inner_text("main")  # 2 per unit, one now done
     assert phone.violations == []
     phone.context.close()
+
+
+def test_without_javascript_each_row_still_saves_and_removal_asks_on_a_page(
+    browser, live_server, cast, tmp_path, screenshots
+):
+    leaves = {code: leaf(code).pk for code in ("1.1.1", "1.1.2")}
+    context = browser.new_context(
+        locale="vi-VN", viewport={"width": 390, "height": 844}, java_script_enabled=False
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", "staff-a")
+    page.fill("#id_password", "pw")
+    page.click("main button[type=submit]")
+    page.goto(live_server.url + PAGE)
+    page.fill(f"#id_score_{leaves['1.1.1']}", "2,5")
+    page.fill(f"#id_score_{leaves['1.1.2']}", "9")  # a mistake in another row
+    pdf = tmp_path / "bao-cao.pdf"
+    pdf.write_bytes(PDF)
+    page.set_input_files(f"#id_ev{leaves['1.1.1']}-file", str(pdf))
+    page.click('[id="leaf-1.1.1"] button[name=save]')  # the row's own button
+    assert page.locator("#error-summary a[href='#leaf-1.1.2']").count() == 1
+    assert page.input_value(f"#id_score_{leaves['1.1.2']}") == "9"  # kept as typed
+    assert Score.objects.get(criterion_id=leaves["1.1.1"]).self_score == D("2.50")
+    assert Evidence.objects.count() == 1  # the file of the good row was not dropped
+    page.fill(f"#id_score_{leaves['1.1.2']}", "5")
+    page.click('[id="leaf-1.1.2"] button[name=save]')
+    assert page.url.endswith("#leaf-1.1.2")
+    assert page.input_value(f"#id_score_{leaves['1.1.1']}") == "2,50"  # the reader's way
+    page.click(f"#evidence-{leaves['1.1.1']} button[name=remove]")
+    assert "/delete/" in page.url and "bao-cao.pdf" in page.inner_text("main")
+    assert Evidence.objects.count() == 1  # asked first
+    if screenshots is not None:
+        page.screenshot(path=str(screenshots / "workspace-remove-nojs-390.png"), full_page=True)
+    page.click("#confirm-submit")
+    assert page.url.endswith("#leaf-1.1.1") and Evidence.objects.count() == 0
+    context.close()
