@@ -1,18 +1,32 @@
-"""Charts drawn on the server as inline SVG: a ranking, an index over the years, band counts.
+"""Charts drawn on the server as HTML with small inline SVG marks: dots against band zones, the
+band counts of a group.
 
-Public pages must work without JavaScript, print on A4, load nothing from the internet and meet
-WCAG AA. So every chart is one ``<svg role="img">`` whose ``<title>`` and ``<desc>`` give every
-number in words, every value is also written beside its mark (colour is never the only signal),
-and only presentation attributes are used: the pages' Content-Security-Policy forbids inline styles.
+Public pages must work without JavaScript, print on A4, load nothing from the internet, meet
+WCAG AA and be read on a 390 px phone. So every text of a chart is HTML text (the page's font
+size, never scaled down with a picture), and the SVGs carry only marks: zones, gridlines and
+dots, placed in percentages of their width, without a ``viewBox``, so that they stretch with the
+page and a dot stays round. An axis' numbers are SVG text at their natural size (14 px).
 
-Labels are data (unit names come from import files) and are always escaped. Numbers are
-``Decimal``, shown with ``number_format`` so the active language picks the decimal separator; they
-become floats only to place marks.
+Why dots: the indices of a group sit within a few points of each other (85–98), so bars from 0
+would spend most of their length on nothing and hide the differences. A dot on a scale from just
+below the lowest value to 100, over the band zones, shows the differences honestly and the band
+each unit falls in; the scale's start is written on the axis.
+
+Every value is written beside its mark (colour is never the only signal); the chart is a
+``<figure>`` whose ``<figcaption>`` names it, rows are list items a screen reader reads in order,
+and the SVGs are decorative (``aria-hidden``). Only presentation attributes are used: the pages'
+Content-Security-Policy forbids inline styles.
+
+Labels are data (unit names come from import files) and are always escaped, and marked
+``lang="vi"`` on a page in another language. Numbers are ``Decimal``, shown with
+``number_format`` so the active language picks the decimal separator; they become floats only to
+place marks.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import unicodedata
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -23,15 +37,18 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-INK = "#1a1a1a"  # 17:1 on white: all text outside the marks
-MUTED = "#595959"  # 7:1 on white: axes, limit lines and their labels, the second series
-GRID = "#d9d9d9"  # gridlines carry no value of their own; the numbers are written out
+from . import language
+
+INK = "#1a1a1a"  # 17:1 on white
+MUTED = "#595959"  # 7:1 on white: axes, limit lines, the second series
+GRID = "#bfbfbf"
 PAPER = "#ffffff"
 SERIES = "#1f4e79"
 EMPTY = "—"
+HUNDRED = Decimal(100)
 
 # Every fill has at least 4.5:1 against white, so white text may be written on it and the marks
-# pass WCAG's 3:1 for graphics on a white page.
+# pass WCAG's 3:1 for graphics on a white page (and on their own zone's light tint).
 BAND_COLOURS = {
     "rat-tot": "#14532d",
     "tot": "#2e7d32",
@@ -43,10 +60,10 @@ BAND_COLOURS = {
 # in the colour that means a different default band.
 FALLBACK_COLOURS = ("#1f4e79", "#0e6e8c", "#0f766e", "#6b3fa0", "#9d174d", "#4b5563")
 
-WIDE = 800  # ranking and paired bars: a label column, the bars, the values after them
-LABEL_END = 268  # right edge of the unit labels: about 40 characters at 12px
-BAR_START = 276
-LABEL_CHARS = 40
+TRACK_HEIGHT = 24  # px: a dot of radius 7 with its white ring
+AXIS_HEIGHT = 20
+AXIS_FONT = 14  # px, never scaled: the SVGs have no viewBox
+REPEAT_AXIS_AFTER = 15  # a long chart repeats its axis below the last row
 
 _ids = itertools.count(1)  # ids stay unique when a page shows several charts
 _CONTROL = dict.fromkeys(code for code in range(32))
@@ -59,240 +76,336 @@ def band_colour(code: str, position: int) -> str:
     return FALLBACK_COLOURS[max(position, 0) % len(FALLBACK_COLOURS)]
 
 
+def tint(colour: str, strength: float = 0.16) -> str:
+    """A light tint of ``colour`` (mixed with white): the ground of a band's zone."""
+    channels = [int(colour.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4)]
+    return "#" + "".join(f"{round(255 - (255 - c) * strength):02x}" for c in channels)
+
+
 def _clean(text: Any) -> str:
     """One line of NFC text without control characters, which XML forbids."""
     return " ".join(unicodedata.normalize("NFC", str(text)).split()).translate(_CONTROL)
-
-
-def _short(text: Any, limit: int) -> str:
-    # NFC first, so that a Vietnamese letter with its marks counts as one character.
-    text = _clean(text)
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _num(value: Decimal | None) -> str:
     return EMPTY if value is None else number_format(value, 2)
 
 
-def _said(value: Decimal | None) -> str:
-    """A value as a screen reader should hear it: a dash is not read as "no value"."""
-    return _("no value") if value is None else number_format(value, 2)
-
-
-def _n(x: float) -> str:
-    """A coordinate with at most two decimals and always a point, whatever the language."""
+def _pct(x: float) -> str:
+    """A position in percent of the width, with at most two decimals and a point."""
     text = f"{x:.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
+    return ("0" if text in ("", "-0") else text) + "%"
 
 
-def _length(value: Decimal | None, max_value: Decimal, full: float) -> float:
-    if value is None or max_value <= 0:
-        return 0.0
-    return min(max(float(value) / float(max_value), 0.0), 1.0) * full
-
-
-def _field(item: Any, name: str) -> Any:
+def _field(item: Any, name: str, default: Any = None) -> Any:
     # Pages pass dicts or objects (dataclasses, named tuples); both read the same.
-    return item[name] if isinstance(item, Mapping) else getattr(item, name)
+    if isinstance(item, Mapping):
+        return item.get(name, default)
+    return getattr(item, name, default)
 
 
 def _tag(name: str, content: str | None = None, **attrs: Any) -> str:
-    """One SVG element, values escaped and numbers rounded; ``text_anchor=`` is ``text-anchor``."""
+    """One element, values escaped; ``text_anchor=`` is ``text-anchor``, ``class_=`` ``class``."""
     pairs = format_html_join(
         "",
         ' {}="{}"',
-        (
-            (key.replace("_", "-"), _n(v) if isinstance(v, int | float) else v)
-            for key, v in attrs.items()
-        ),
+        ((key.rstrip("_").replace("_", "-"), value) for key, value in attrs.items()),
     )
     if content is None:
         return format_html("<{}{}/>", name, pairs)
     return format_html("<{0}{1}>{2}</{0}>", name, pairs, content)
 
 
-def _text(x: float, y: float, content: str, *, anchor="start", fill=INK, size=12) -> str:
-    return _tag("text", content, x=x, y=y, text_anchor=anchor, fill=fill, font_size=size)
+def data_text(text: Any, tag: str = "span", **attrs: Any) -> str:
+    """Text that is data (a unit name, a band label), cleaned, marked Vietnamese on a page in
+    another language."""
+    return language.data_text(_clean(text), tag, **attrs)
 
 
-def _note(x: float, y: float, content: str, anchor="middle") -> str:
-    """Small grey text: scale ends and limit labels."""
-    return _text(x, y, content, anchor=anchor, fill=MUTED, size=10)
-
-
-def _line(x1: float, y1: float, x2: float, y2: float, *, stroke=MUTED, dashed=False) -> str:
-    if dashed:
-        return _tag("line", x1=x1, y1=y1, x2=x2, y2=y2, stroke=stroke, stroke_dasharray="4 3")
-    return _tag("line", x1=x1, y1=y1, x2=x2, y2=y2, stroke=stroke)
-
-
-def _rect(x: float, y: float, width: float, height: float, fill: str, **extra: Any) -> str:
-    return _tag("rect", x=x, y=y, width=width, height=height, fill=fill, **extra)
-
-
-def _group(kind: str, tooltip: str, parts: Sequence[str]) -> str:
-    """A ``<g>`` whose ``<title>`` is the tooltip; ``class`` names the mark for print CSS."""
+def _svg(parts: Sequence[str], *, height: int, kind: str) -> str:
+    """A decorative SVG as wide as its box: no viewBox, coordinates in percent, nothing
+    scaled."""
     return format_html(
-        '<g class="{}"><title>{}</title>{}</g>', kind, _clean(tooltip), mark_safe("".join(parts))
+        '<svg xmlns="http://www.w3.org/2000/svg" class="{}" width="100%" height="{}"'
+        ' aria-hidden="true" focusable="false" overflow="visible">{}</svg>',
+        kind,
+        height,
+        mark_safe("".join(parts)),
     )
 
 
-def _limit_label(value: Decimal, label: str) -> str:
-    return f"{_short(label, 16)} ≥ {number_format(value, 2)}"
+# The scale --------------------------------------------------------------------------------------
 
 
-def _svg(
+class Scale:
+    """From ``low`` to 100: a few points below the lowest value, a round number, and never a range
+    under 10 points, so that neighbouring units stay apart and the start is written on the
+    axis."""
+
+    def __init__(self, values: Sequence[Decimal | None], *, floor: Decimal | None = None):
+        present = [float(v) for v in values if v is not None]
+        lowest = min(present, default=float(floor) if floor is not None else 0.0)
+        step = 5 if lowest >= 70 else 10
+        low = math.floor((lowest - 2) / step) * step
+        self.low = float(max(0, min(low, 90)))
+        self.high = 100.0
+        span = self.high - self.low
+        self.step = 5 if span <= 30 else 10 if span <= 60 else 20
+        self.ticks = [self.low + i * self.step for i in range(int(span // self.step) + 1)] + (
+            [self.high] if span % self.step else []
+        )
+
+    def x(self, value: Decimal | float) -> float:
+        """The position of ``value`` in percent of the track, clamped to the scale."""
+        ratio = (float(value) - self.low) / (self.high - self.low)
+        return min(max(ratio, 0.0), 1.0) * 100
+
+
+def _zones(scale: Scale, limits: Sequence[tuple[Decimal, str, str, int]]) -> list[str]:
+    """The band zones on a track: each band's tint from its lower limit (or the start of the
+    scale) to the next band's; a dashed line at each limit. ``limits`` are (min, label, code,
+    position)."""
+    parts: list[str] = []
+    ordered = sorted(limits, key=lambda limit: limit[0])
+    for i, (minimum, _label, code, position) in enumerate(ordered):
+        upper = ordered[i + 1][0] if i + 1 < len(ordered) else HUNDRED
+        start, end = scale.x(minimum), scale.x(upper)
+        if i + 1 == len(ordered):
+            end = 100.0
+        if end <= start:
+            continue
+        parts.append(
+            _tag(
+                "rect",
+                class_="zone",
+                x=_pct(start),
+                y=0,
+                width=_pct(end - start),
+                height="100%",
+                fill=tint(band_colour(code, position)),
+            )
+        )
+    return parts
+
+
+def _grid(scale: Scale, limits: Sequence[tuple[Decimal, str, str, int]]) -> list[str]:
+    parts = [
+        _tag("line", x1=_pct(scale.x(t)), x2=_pct(scale.x(t)), y1=0, y2="100%", stroke=GRID)
+        for t in scale.ticks
+    ]
+    for minimum, *_rest in limits:
+        if scale.low < float(minimum) < scale.high:
+            x = _pct(scale.x(minimum))
+            parts.append(
+                _tag("line", x1=x, x2=x, y1=0, y2="100%", stroke=MUTED, stroke_dasharray="4 3")
+            )
+    return parts
+
+
+def _axis(scale: Scale) -> str:
+    """The scale's numbers, in a row laid out like the chart's rows (label, track, value)."""
+    texts = []
+    for tick in scale.ticks:
+        anchor = "start" if tick == scale.low else "end" if tick == scale.high else "middle"
+        texts.append(
+            _tag(
+                "text",
+                number_format(Decimal(tick), 0),
+                x=_pct(scale.x(tick)),
+                y=15,
+                text_anchor=anchor,
+                fill=MUTED,
+                font_size=AXIS_FONT,
+            )
+        )
+    return format_html(
+        '<div class="dot-row dot-axis" aria-hidden="true"><span></span>{}<span></span></div>',
+        mark_safe(_svg(texts, height=AXIS_HEIGHT, kind="axis")),
+    )
+
+
+def _dot(x: float, fill: str, *, hollow: bool = False) -> str:
+    if hollow:
+        return _tag("circle", cx=_pct(x), cy="50%", r=5, fill=PAPER, stroke=MUTED, stroke_width=2.5)
+    return _tag("circle", cx=_pct(x), cy="50%", r=7, fill=fill, stroke=PAPER, stroke_width=2)
+
+
+def _figure(
+    kind: str,
     title: str,
     description: str,
-    said: Sequence[str],
-    *,
-    size: tuple[float, float],
     body: Sequence[str],
-    limits: Sequence[tuple[Decimal, str]] = (),
+    *,
+    legend: Sequence[str] = (),
+    legend_after: bool = False,
+    caption_hidden: bool = False,
 ) -> SafeString:
-    """The frame: ``<title>`` and ``<desc>`` first, referenced by ``aria-labelledby``.
-
-    Without a description, ``<desc>`` reads out ``said`` (one phrase per mark) and the limits, so
-    a screen reader gets every number the picture shows.
-    """
     uid = f"chart-{next(_ids)}"
-    generated = "; ".join(said) + "." if said else _("No data")
-    if limits:
-        words = "; ".join(f"{_clean(label)} ≥ {number_format(value, 2)}" for value, label in limits)
-        generated += " " + _("Band limits: %(limits)s.") % {"limits": words}
-    head = format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{0}-title {0}-desc"'
-        ' viewBox="0 0 {1} {2}" width="100%" font-family="sans-serif" font-size="12" fill="{3}">'
-        '<title id="{0}-title">{4}</title><desc id="{0}-desc">{5}</desc>',
-        uid,
-        _n(size[0]),
-        _n(size[1]),
-        INK,
-        _clean(title),
-        _clean(description) or generated,
+    caption = _tag(
+        "figcaption",
+        title if isinstance(title, SafeString) else _clean(title),
+        id=f"{uid}-title",
+        **({"class_": "visually-hidden"} if caption_hidden else {}),
     )
-    # A white ground keeps the contrast on a dark page or a print without backgrounds.
-    ground = _rect(0, 0, size[0], size[1], PAPER)
+    desc = _tag("p", _clean(description), class_="chart-desc") if description else ""
+    items = format_html_join("", "<li>{}</li>", ((mark_safe(entry),) for entry in legend))
+    legend_html = format_html('<ul class="chart-legend">{}</ul>', items) if legend else ""
     # Every part was built by format_html from escaped arguments.
-    return mark_safe(head + ground + "".join(body) + "</svg>")
+    return mark_safe(
+        format_html(
+            '<figure class="chart-figure {}" aria-labelledby="{}-title">',
+            kind,
+            uid,
+        )
+        + caption
+        + desc
+        + ("" if legend_after else legend_html)
+        + "".join(body)
+        + (legend_html if legend_after else "")
+        + "</figure>"
+    )
 
 
-def ranking_bars(
+def _swatch(fill: str, *, hollow: bool = False, round_: bool = False) -> str:
+    if round_:
+        mark = (
+            _tag("circle", cx=7, cy=7, r=5, fill=PAPER, stroke=MUTED, stroke_width=2.5)
+            if hollow
+            else _tag("circle", cx=7, cy=7, r=6, fill=fill)
+        )
+    else:
+        mark = _tag("rect", x=0, y=0, width=14, height=14, fill=fill, stroke=MUTED)
+    return format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" class="swatch" width="14" height="14"'
+        ' aria-hidden="true" focusable="false">{}</svg>',
+        mark_safe(mark),
+    )
+
+
+def _band_legend(limits: Sequence[tuple[Decimal, str, str, int]]) -> list[str]:
+    """One entry per band, best first: its zone's tint and "label ≥ limit"."""
+    return [
+        _swatch(tint(band_colour(code, position)))
+        + format_html(
+            "<span>{}{}</span>",
+            data_text(label),
+            format_html(" ≥ {}", number_format(minimum, 2)) if minimum > 0 else "",
+        )
+        for minimum, label, code, position in sorted(limits, key=lambda limit: -limit[0])
+    ]
+
+
+def _label(item: Any, *, lang_data: bool) -> str:
+    label = _clean(_field(item, "label"))
+    href = _field(item, "href")
+    inner = data_text(label) if lang_data else _tag("span", label)
+    if href:
+        inner = format_html('<a href="{}">{}</a>', href, mark_safe(inner))
+    return format_html('<span class="dot-label">{}</span>', mark_safe(inner))
+
+
+def _rows(rows: Sequence[str], scale: Scale) -> list[str]:
+    body = [_axis(scale), format_html('<ol class="dot-rows">{}</ol>', mark_safe("".join(rows)))]
+    if len(rows) > REPEAT_AXIS_AFTER:
+        body.append(_axis(scale))
+    return body
+
+
+def _no_data() -> str:
+    return _tag("p", _("No data"), class_="chart-empty")
+
+
+# The charts -------------------------------------------------------------------------------------
+
+
+def ranking_dots(
     items: Sequence[Any],
     *,
     title: str,
     description: str = "",
-    max_value: Decimal = Decimal(100),
-    limits: Sequence[tuple[Decimal, str]] = (),
+    bands: Sequence[tuple[Decimal, str, str, int]] = (),
+    labels_are_data: bool = True,
+    caption_hidden: bool = False,
 ) -> SafeString:
-    """A horizontal bar per item, in the given order, as long as value / max_value.
+    """A dot per item, in the given order, on a scale from just below the lowest value to 100,
+    over the band zones; the value and the band written after each dot.
 
-    ``items`` are mappings or objects with ``label``, ``value`` (Decimal), ``band_code``,
-    ``band_label`` and ``band_position`` (0 = best band). The value and the band label are written
-    after each bar. A label longer than 40 characters is cut with "…" and kept whole in the bar's
-    ``<title>``. ``limits`` are (Decimal, label) pairs drawn as dashed vertical lines.
+    ``items`` are mappings or objects with ``label``, ``value`` (Decimal or None), and optionally
+    ``band_code``, ``band_label``, ``band_position`` (0 = best band) and ``href`` (the label
+    links to it). ``bands`` are (min_index, label, code, position): the zones and the legend.
+    Labels are data (``lang="vi"`` on an English page) unless ``labels_are_data`` is false
+    (years).
     """
-    bar_width, row = 340.0, 24
-    top = 40 if limits else 12
-    bottom = top + max(len(items), 1) * row
-    body: list[str] = []
-    said: list[str] = []
-    for i, item in enumerate(items):
-        label, value = _clean(_field(item, "label")), _field(item, "value")
-        band = _clean(_field(item, "band_label") or "")
-        colour = band_colour(_field(item, "band_code"), _field(item, "band_position"))
-        length = _length(value, max_value, bar_width)
-        y = top + i * row
-        after = f"{_num(value)} ({_short(band, 20)})" if band else _num(value)
-        bar = [
-            _text(LABEL_END, y + 15, _short(label, LABEL_CHARS), anchor="end"),
-            _rect(BAR_START, y + 5, length, 14, colour),
-            _text(BAR_START + length + 6, y + 16, after),
-        ]
-        body.append(_group("bar", label, bar))
-        said.append(f"{label}: {_said(value)}" + (f" ({band})" if band else ""))
     if not items:
-        body.append(_text(WIDE / 2, top + 16, _("No data"), anchor="middle"))
-    for i, (value, label) in enumerate(sorted(limits, key=lambda limit: limit[0])):
-        x = BAR_START + _length(value, max_value, bar_width)
-        # Neighbouring limits are often a few points apart: alternate two rows of labels.
-        body.append(_note(x, 14 if i % 2 == 0 else 30, _limit_label(value, label)))
-        body.append(_line(x, top, x, bottom, dashed=True))
-    body.append(_line(BAR_START, top, BAR_START, bottom))
-    body.append(_note(BAR_START, bottom + 16, "0"))
-    body.append(_note(BAR_START + bar_width, bottom + 16, number_format(max_value)))
-    return _svg(title, description, said, size=(WIDE, bottom + 24), body=body, limits=limits)
+        return _figure("dots", title, description, [_no_data()], caption_hidden=caption_hidden)
+    scale = Scale([_field(item, "value") for item in items])
+    ground = _zones(scale, bands) + _grid(scale, bands)
+    rows = []
+    for item in items:
+        value = _field(item, "value")
+        code, position = _field(item, "band_code", ""), _field(item, "band_position", 0) or 0
+        marks = list(ground)
+        if value is not None:
+            marks.append(_dot(scale.x(value), band_colour(code or "", position)))
+        band = (_field(item, "band_label") or "") if value is not None else ""
+        after = _tag("span", _num(value), class_="num")
+        if band:
+            after += " " + data_text(band, class_="dot-band")
+        rows.append(
+            format_html(
+                '<li class="dot-row">{}{}<span class="dot-value">{}</span></li>',
+                mark_safe(_label(item, lang_data=labels_are_data)),
+                mark_safe(_svg(marks, height=TRACK_HEIGHT, kind="track")),
+                mark_safe(after),
+            )
+        )
+    return _figure(
+        "dots" if labels_are_data else "dots short",
+        title,
+        description,
+        _rows(rows, scale),
+        legend=_band_legend(bands),
+        caption_hidden=caption_hidden,
+    )
 
 
-def index_line(
-    points: Sequence[tuple[int, Decimal | None]],
+def paired_dots(
+    rows: Sequence[tuple[str, Decimal | None, Decimal | None]],
     *,
     title: str,
     description: str = "",
-    limits: Sequence[tuple[Decimal, str]] = (),
+    first_label: str,
+    second_label: str,
 ) -> SafeString:
-    """An index over the years on a 0–100 scale; ``points`` are (year, value) in year order.
-
-    A None value breaks the line and is written "—". Gridlines are at 0, 25, 50, 75 and 100, or,
-    when ``limits`` (Decimal, label) are given, dashed and labelled at the band limits. Years are
-    placed by their distance, so a year missing from ``points`` leaves a visible gap.
-    """
-    width, height, hundred = 640.0, 300.0, Decimal(100)
-    left, top, bottom = 44.0, 28.0, 260.0
-    right = width - (130 if limits else 24)  # room for the limit labels
-    inner = 24.0  # keeps the first and last points off the axes
-
-    def y_of(value: Decimal) -> float:
-        return bottom - _length(value, hundred, bottom - top)
-
-    body: list[str] = []
-    ticks = (Decimal(0), hundred) if limits else tuple(Decimal(t) for t in (0, 25, 50, 75, 100))
-    for value, label in limits:
-        body.append(_line(left, y_of(value), right, y_of(value), dashed=True))
-        body.append(_note(right + 6, y_of(value) + 4, _limit_label(value, label), anchor="start"))
-    for tick in ticks:
-        if not limits:
-            body.append(_line(left, y_of(tick), right, y_of(tick), stroke=GRID))
-        body.append(_note(left - 6, y_of(tick) + 4, str(tick), anchor="end"))
-    body += [_line(left, top, left, bottom), _line(left, bottom, right, bottom)]
-
-    years = [year for year, _value in points]
-    first, span = (min(years), max(years) - min(years)) if years else (0, 0)
-
-    def x_of(year: int) -> float:
-        if not span:
-            return (left + right) / 2
-        return left + inner + (year - first) / span * (right - left - 2 * inner)
-
-    runs: list[list[str]] = [[]]
-    marks: list[str] = []
-    said: list[str] = []
-    for year, value in points:
-        x = x_of(year)
-        body.append(_text(x, bottom + 18, str(year), anchor="middle"))
-        said.append(f"{year}: {_said(value)}")
-        if value is None:
-            runs.append([])  # the next value starts a new line
-            marks.append(
-                _group("no-value", said[-1], [_text(x, bottom - 6, EMPTY, anchor="middle")])
+    """Two marks per row (label, first, second), e.g. a unit's field index (a solid dot) and the
+    group's average (a hollow ring), on one scale; both values written after them, "—" for
+    None. A legend names the two marks (shape and fill tell them apart, not only colour)."""
+    if not rows:
+        return _figure("dots paired", title, description, [_no_data()])
+    scale = Scale([value for _label, *values in rows for value in values])
+    ground = _grid(scale, ())
+    lines = []
+    for label, first, second in rows:
+        marks = list(ground)
+        if second is not None:
+            marks.append(_dot(scale.x(second), MUTED, hollow=True))
+        if first is not None:
+            marks.append(_dot(scale.x(first), SERIES))
+        lines.append(
+            format_html(
+                '<li class="dot-row">{}{}<span class="dot-value"><span class="num">{}</span>'
+                ' <span class="num second">({})</span></span></li>',
+                mark_safe(_label({"label": label}, lang_data=True)),
+                mark_safe(_svg(marks, height=TRACK_HEIGHT, kind="track")),
+                _num(first),
+                _num(second),
             )
-            continue
-        y = y_of(value)
-        runs[-1].append(f"{_n(x)},{_n(y)}")
-        point = [
-            _tag("circle", cx=x, cy=y, r=4, fill=SERIES),
-            _text(x, y - 9, _num(value), anchor="middle"),
-        ]
-        marks.append(_group("point", said[-1], point))
-    for run in runs:
-        if len(run) > 1:
-            body.append(
-                _tag("polyline", points=" ".join(run), fill="none", stroke=SERIES, stroke_width=2)
-            )
-    body += marks  # after the lines, so that the points and their values sit on top
-    if not points:
-        body.append(_text((left + right) / 2, (top + bottom) / 2, _("No data"), anchor="middle"))
-    return _svg(title, description, said, size=(width, height), body=body, limits=limits)
+        )
+    legend = [
+        _swatch(SERIES, round_=True) + data_text(first_label),
+        _swatch(MUTED, round_=True, hollow=True) + _tag("span", _clean(second_label)),
+    ]
+    return _figure("dots paired", title, description, _rows(lines, scale), legend=legend)
 
 
 def band_strip(
@@ -301,87 +414,62 @@ def band_strip(
     """The band counts of a group as one stacked bar, with a legend of every band and its count.
 
     ``counts`` are (label, code, position, count); bands are drawn best (position 0) first. A band
-    counted 0 has no segment but keeps its place in the legend; with no unit at all the bar is
-    empty and "0" is written in it.
+    counted 0 has no segment but keeps its place in the legend. A segment at least an eighth of
+    the bar wide has its count written in it (14 px, white on the band's colour); the legend
+    always has it.
     """
-    width, bar_x, bar_y, bar_height = 640.0, 16.0, 8.0, 28.0
-    bar_width = width - 2 * bar_x
     bands = sorted(counts, key=lambda band: band[2])
     total = sum(band[3] for band in bands)
-    body: list[str] = []
-    x = bar_x
+    parts: list[str] = []
+    x = 0.0
     for label, code, position, count in bands:
         if count <= 0:
             continue
-        length = bar_width * count / total
+        width = 100 * count / total
+        colour = band_colour(code, position)
         # A white edge separates neighbouring segments even for readers who cannot tell colours.
-        parts = [_rect(x, bar_y, length, bar_height, band_colour(code, position), stroke=PAPER)]
-        if length >= 24:  # room for the number; every band colour takes white text at ≥ 4.5:1
-            parts.append(_text(x + length / 2, bar_y + 19, str(count), anchor="middle", fill=PAPER))
-        body.append(_group("segment", f"{_clean(label)}: {count}", parts))
-        x += length
-    body.append(_rect(bar_x, bar_y, bar_width, bar_height, "none", stroke=MUTED))
-    if not total:
-        body.append(_text(width / 2, bar_y + 19, "0", anchor="middle"))
-
-    columns = min(max(len(bands), 1), 5)
-    column_width = bar_width / columns
-    room = int((column_width - 24) / 6.5)  # characters that fit beside a swatch, roughly
-    for i, (label, code, position, count) in enumerate(bands):
-        x = bar_x + (i % columns) * column_width
-        y = bar_y + bar_height + 14 + (i // columns) * 22
-        item = [
-            _rect(x, y, 12, 12, band_colour(code, position)),
-            _text(x + 18, y + 11, f"{_short(label, max(room - len(str(count)) - 2, 4))}: {count}"),
-        ]
-        body.append(_group("legend-item", f"{_clean(label)}: {count}", item))
-    if not bands:
-        body.append(_text(width / 2, bar_y + bar_height + 26, _("No data"), anchor="middle"))
-    rows = max(-(-len(bands) // columns), 1)
-    said = [f"{_clean(label)}: {count}" for label, _code, _position, count in bands]
-    return _svg(
-        title, description, said, size=(width, bar_y + bar_height + 14 + rows * 22), body=body
-    )
-
-
-def paired_bars(
-    rows: Sequence[tuple[str, Decimal | None, Decimal | None]],
-    *,
-    title: str,
-    description: str = "",
-    first_label: str,
-    second_label: str,
-    max_value: Decimal = Decimal(100),
-) -> SafeString:
-    """Two thin bars per row (label, first, second), e.g. a unit's field index and the average.
-
-    The first bar is solid blue, the second a grey outline below it: colour, fill and position all
-    tell them apart, and a legend names them. Each value is written after its bar; "—" for None.
-    """
-    bar_width, row, top = 420.0, 34, 34
-    outline = {"stroke": MUTED, "stroke_width": 1.5}  # stroke only: no pattern, no CSS
-    body = [
-        _rect(BAR_START, 8, 14, 10, SERIES),
-        _text(BAR_START + 20, 17, _short(first_label, 30)),
-        _rect(BAR_START + 220, 8, 14, 10, PAPER, **outline),
-        _text(BAR_START + 240, 17, _short(second_label, 30)),
-    ]
-    said: list[str] = []
-    for i, (label, first, second) in enumerate(rows):
-        y = top + i * row
-        parts = [_text(LABEL_END, y + 18, _short(label, LABEL_CHARS), anchor="end")]
-        for offset, value, fill, extra in ((2, first, SERIES, {}), (16, second, PAPER, outline)):
-            length = _length(value, max_value, bar_width)
-            if value is not None:
-                parts.append(_rect(BAR_START, y + offset, length, 10, fill, **extra))
-            parts.append(_text(BAR_START + length + 6, y + offset + 9, _num(value), size=10))
-        body.append(_group("pair", _clean(label), parts))
-        said.append(
-            f"{_clean(label)}: {_clean(first_label)} {_said(first)}, "
-            f"{_clean(second_label)} {_said(second)}"
+        parts.append(
+            format_html(
+                '<g class="segment"><title{}>{}</title>{}{}</g>',
+                "" if language.page_is_vietnamese() else mark_safe(' lang="vi"'),
+                f"{_clean(label)}: {count}",
+                mark_safe(
+                    _tag(
+                        "rect",
+                        x=_pct(x),
+                        y=0,
+                        width=_pct(width),
+                        height="100%",
+                        fill=colour,
+                        stroke=PAPER,
+                        stroke_width=2,
+                    )
+                ),
+                mark_safe(
+                    _tag(
+                        "text",
+                        str(count),
+                        x=_pct(x + width / 2),
+                        y=21,
+                        text_anchor="middle",
+                        fill=PAPER,
+                        font_size=AXIS_FONT,
+                        font_weight="bold",
+                    )
+                    if width >= 12.5
+                    else ""
+                ),
+            )
         )
-    if not rows:
-        body.append(_text(WIDE / 2, top + 18, _("No data"), anchor="middle"))
-    bottom = top + max(len(rows), 1) * row
-    body.append(_line(BAR_START, top, BAR_START, bottom))
-    return _svg(title, description, said, size=(WIDE, bottom + 6), body=body)
+        x += width
+    if not total:
+        parts.append(_tag("rect", x=0, y=0, width="100%", height="100%", fill=PAPER, stroke=MUTED))
+    legend = [
+        _swatch(band_colour(code, position))
+        + format_html('<span>{}: <strong class="num">{}</strong></span>', data_text(label), count)
+        for label, code, position, count in bands
+    ]
+    body = [_svg(parts, height=32, kind="strip")] if bands else [_no_data()]
+    return _figure(
+        "strip", title, description, body, legend=legend, legend_after=True, caption_hidden=True
+    )

@@ -1,22 +1,68 @@
-"""The open data of a year: every published table and every leaf result as CSV files, with a
-codebook, in one zip (``/data/<year>/``). Read from frozen publications only."""
+"""The open data of a year: every published table and every leaf result as CSV files (UTF-8
+with a byte-order mark), with a codebook in Vietnamese and English, in one zip
+(``/data/<year>/``). Read from frozen publications only."""
 
 from __future__ import annotations
 
 import io
 import zipfile
 
+from django.conf import settings
 from django.utils import timezone
 
 from scoring.models import LEAF_SOURCE_FIELDS, SIPAS_ELEMENTS
 
-from .exports import csv_bytes
+from .exports import BOM, csv_bytes
 from .models import Publication, PublishedField, leaf_rows
 
-CODEBOOK = """cchc open data: {year}
+CODEBOOK_VI = """Chỉ số cải cách hành chính (Chỉ số CCHC){province}: dữ liệu mở năm {year}
 
-Every file is CSV, UTF-8, comma-separated, with a header row; decimals use "." and two places.
-Only published results are included (the latest version of each group).
+Mỗi tệp là CSV, mã UTF-8 có BOM (Excel trên Windows mở đúng tiếng Việt), phân cách bằng dấu
+phẩy, dòng đầu là tên cột; số thập phân dùng dấu chấm "." và hai chữ số sau dấu chấm; ô trống là
+không có giá trị. Tên cột giống nhau ở mọi ngôn ngữ. Chỉ có kết quả đã công bố (phiên bản mới
+nhất của mỗi khối).
+
+rankings-<khối>.csv   mỗi dòng một đơn vị: year (năm), group (khối), version (phiên bản), rank
+                      (thứ hạng), unit (mã đơn vị), name (tên), points (điểm), max_points (điểm
+                      tối đa), index (chỉ số), band (mã xếp loại), band_label (xếp loại),
+                      change (chỉ số trừ previous_index; trống khi không có gì để so sánh),
+                      previous_index (chỉ số dùng để so sánh), change_basis (own: chỉ số của
+                      chính đơn vị năm trước; predecessor: của một đơn vị mà đơn vị này tiếp
+                      nhận; merged: trung bình của các đơn vị hợp nhất, kể cả chính nó; trống:
+                      không có gì để so sánh), compared_with (mã các đơn vị được so sánh, cách
+                      nhau bằng ";")
+fields-<khối>.csv     mỗi dòng một đơn vị và một lĩnh vực: unit, field (mã lĩnh vực), title (tên),
+                      points, max_points, index (trống với lĩnh vực chỉ có điểm thưởng, điểm trừ)
+leaves-<khối>.csv     mỗi dòng một đơn vị và một tiêu chí: unit, criterion (mã tiêu chí), title,
+                      kind (self: tự chấm; agency: cơ quan thẩm định chấm; target: theo chỉ
+                      tiêu; survey: điều tra xã hội học; bonus: điểm thưởng; penalty: điểm
+                      trừ), max_points, self_score (điểm tự chấm), final_score (điểm cuối
+                      cùng), not_applicable (true/false: không áp dụng), note (ghi chú công
+                      khai của hội đồng), self_figure và figure (số liệu của tiêu chí theo chỉ
+                      tiêu, do đơn vị báo cáo và do hội đồng xác nhận; trống với tiêu chí khác)
+criteria-<khối>.csv   bộ tiêu chí: code, parent (mã tiêu chí cha), title, max_points, kind,
+                      previous_code (mã năm trước), và với tiêu chí theo chỉ tiêu: target (chỉ
+                      tiêu), rule (proportional: tỷ lệ; steps: theo bậc), steps (các cặp
+                      ngưỡng:điểm), direction (higher: càng cao càng tốt; lower: càng thấp càng
+                      tốt), unit_label (đơn vị tính); sipas_element với tiêu chí lấy từ SIPAS
+bands-<khối>.csv      xếp loại: code, label (tên), min_index (cận dưới, tính cả cận)
+sipas-<khối>.csv      mỗi dòng một đơn vị: rank, unit, name, index (SIPAS), access (tiếp cận
+                      dịch vụ), procedure (thủ tục hành chính), civil_servants (công chức),
+                      result (kết quả), feedback (tiếp nhận, xử lý góp ý), change,
+                      previous_index, change_basis, compared_with (như trong rankings-<khối>.csv)
+versions.csv          mọi lần công bố: group, version, published_at (thời điểm công bố, giờ Việt
+                      Nam), reason (lý do đính chính), checksum (SHA-256), baseline_version
+                      (phiên bản kết quả năm trước được dùng để so sánh)
+
+Cách tính: xem trang phương pháp đánh giá của từng năm và từng khối.
+"""
+
+CODEBOOK_EN = """Administrative reform index (PAR Index){province}: open data {year}
+
+Every file is CSV, UTF-8 with a byte-order mark (so that Excel on Windows reads Vietnamese
+correctly), comma-separated, with a header row; decimals use "." and two places; an empty cell
+means no value. Column names are the same in every language. Only published results are
+included (the latest version of each group).
 
 rankings-<group>.csv   one row per unit: year, group, version, rank, unit (code), name, points,
                        max_points, index, band (code), band_label, change (index minus
@@ -48,12 +94,28 @@ The rules of calculation: see the methodology page of each year and group.
 """
 
 
+def codebook(year: int) -> str:
+    """The codebook of ``year``'s zip (README.txt), in Vietnamese then English, naming the
+    province when one is configured."""
+    name = getattr(settings, "PROVINCE_NAME", "")
+    kind = getattr(settings, "PROVINCE_KIND", "tỉnh")
+    province_vi = f" {kind} {name}" if name else ""
+    province_en = f" of {name} {'City' if kind == 'thành phố' else 'Province'}" if name else ""
+    return (
+        CODEBOOK_VI.format(year=year, province=province_vi)
+        + "\n"
+        + "-" * 72
+        + "\n\n"
+        + CODEBOOK_EN.format(year=year, province=province_en)
+    )
+
+
 def open_data_zip(year: int, publications: list[Publication]) -> bytes:
     """The zip of ``year`` from the latest versions of its publications (one query per file and
     group, whatever the number of units)."""
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-        bundle.writestr("README.txt", CODEBOOK.format(year=year))
+        bundle.writestr("README.txt", BOM + codebook(year))
         for publication in publications:
             code = publication.group_code
             criteria = {c.code: c for c in publication.criteria.all()}

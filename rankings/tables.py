@@ -2,6 +2,10 @@
 
 Pages show numbers in the reader's language (a decimal comma in Vietnamese); exports carry the
 numbers themselves (``value_*``), so a spreadsheet gets numbers, not text.
+
+The ranked value comes first: rank and unit (kept in view while the table scrolls sideways, see
+``cchc.css``), then the index, the band and the change, then the rest; a download has the same
+order. Unit names and band labels are data, marked ``lang="vi"`` on a page in another language.
 """
 
 from __future__ import annotations
@@ -11,24 +15,30 @@ from decimal import Decimal
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.formats import number_format
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from scoring.calculation import quantize
 from scoring.templatetags.cchc_tags import change_cell
 
+from .language import data_text
+
 CHANGE = pgettext_lazy("difference from last year", "Change")
 
 NUM = {"th": {"class": "num"}, "td": {"class": "num"}}
+# The two columns that stay in view while a wide table scrolls sideways.
+RANK = {"th": {"class": "num rank"}, "td": {"class": "num rank"}}
+UNIT = {"th": {"class": "unit"}, "td": {"class": "unit"}}
 
 
 def decimal_text(value) -> str:
-    return "—" if value is None else number_format(value, 2)
+    """A number in the reader's language, rounded half-up to two decimals first (``number_format``
+    alone cuts: 95.255 would read 95.25); None → —."""
+    return "—" if value is None else number_format(quantize(Decimal(value)), 2)
 
 
 def band_badge(code: str, label: str):
-    return format_html('<span class="badge band-{}">{}</span>', code or "none", label or "—")
+    return data_text(label or "—", class_=f"badge band-{code or 'none'}")
 
 
 class NumberColumn(tables.Column):
@@ -57,7 +67,14 @@ def comparison_columns() -> tuple[tables.Column, ...]:
 
 
 class ComparisonCells:
-    """How the columns of ``comparison_columns`` show and export (mix into a table)."""
+    """How the columns of ``comparison_columns`` show and export, and the unit's name (mix into
+    a table)."""
+
+    def render_unit_name(self, value):
+        return data_text(value)
+
+    def value_unit_name(self, value):
+        return value
 
     def render_change(self, value, record):
         return change_cell(value, record.change_basis, "vs", record.unit_code)
@@ -70,10 +87,11 @@ class ComparisonCells:
 
 
 class RankingTable(ComparisonCells, tables.Table):
-    rank = tables.Column(verbose_name=_("Rank"), attrs=NUM)
+    rank = tables.Column(verbose_name=_("Rank"), attrs=RANK)
     unit_name = tables.Column(
         verbose_name=_("Unit"),
         linkify=lambda record: reverse("rankings:unit", args=[record.unit_code]),
+        attrs=UNIT,
     )
     points = NumberColumn(verbose_name=_("Points"))
     max_points = NumberColumn(verbose_name=_("Maximum"))
@@ -87,6 +105,20 @@ class RankingTable(ComparisonCells, tables.Table):
         attrs = {"class": "ranking"}
         template_name = "rankings/_table.html"
         empty_text = _("No unit in this band.")
+        # The field columns (``extra_columns``) take the place of "...".
+        sequence = (
+            "rank",
+            "unit_name",
+            "index",
+            "band_label",
+            "change",
+            "points",
+            "max_points",
+            "...",
+            "previous_index",
+            "change_basis",
+            "compared_with",
+        )
 
     def render_band_label(self, value, record):
         return band_badge(record.band_code, value)
@@ -114,10 +146,11 @@ def field_columns(fields) -> list[tuple[str, tables.Column]]:
 
 
 class SipasTable(ComparisonCells, tables.Table):
-    rank = tables.Column(verbose_name=_("Rank"), attrs=NUM)
+    rank = tables.Column(verbose_name=_("Rank"), attrs=RANK)
     unit_name = tables.Column(
         verbose_name=_("Unit"),
         linkify=lambda record: reverse("rankings:unit", args=[record.unit_code]),
+        attrs=UNIT,
     )
     index = NumberColumn(verbose_name=_("SIPAS"))
     access = NumberColumn(verbose_name=_("Access"))
@@ -132,3 +165,15 @@ class SipasTable(ComparisonCells, tables.Table):
         order_by_field = "sort"
         attrs = {"class": "ranking"}
         template_name = "rankings/_table.html"
+        sequence = (
+            "rank",
+            "unit_name",
+            "index",
+            "change",
+            "access",
+            "procedure",
+            "civil_servants",
+            "result",
+            "feedback",
+            "...",
+        )

@@ -54,7 +54,7 @@ def test_the_public_site_in_a_browser(site, screenshots, browser):
     heading = page.locator("h1").inner_text()
     assert heading.startswith("Chỉ số cải cách hành chính") and heading.endswith("2023")
     assert page.locator("section.card").count() == 2
-    assert page.locator("section.card svg[role=img]").count() == 2
+    assert page.locator("section.card figure.chart-figure").count() == 2
     assert (
         "Sở Lao động – Thương binh và Xã hội" in page.locator("section.card ol").first.inner_text()
     )
@@ -76,16 +76,16 @@ def test_the_public_site_in_a_browser(site, screenshots, browser):
     # A download has the same numbers as the page.
     with page.expect_download() as download_info:
         page.click('p.downloads a[href*="_export=csv"]')
-    content = download_info.value.path().read_text(encoding="utf-8")
+    content = download_info.value.path().read_text(encoding="utf-8-sig")
     table = list(csv.reader(io.StringIO(content)))
     assert len(table) == 21
-    assert table[1][1] == "Sở Tài nguyên và Môi trường" and table[1][4] == "85.90"
+    assert table[1][1] == "Sở Tài nguyên và Môi trường" and table[1][2] == "85.90"
 
     # A unit page, from the table.
     page.click('table.ranking tbody a[href="/units/so-tai-nguyen-moi-truong/"]')
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "Sở Tài nguyên và Môi trường"
-    assert page.locator("svg[role=img]").count() >= 2
+    assert page.locator("figure.chart-figure").count() >= 2
     assert "85,90" in page.content()  # the Vietnamese decimal comma
     shot(page, screenshots, "public-unit")
 
