@@ -25,7 +25,7 @@ run: demo
 	@echo "  logins (password 'demo' for all):"
 	@DEBUG=1 $(BIN)/python manage.py demo_logins
 	@echo ""
-	DEBUG=1 DEMO_MODE=1 $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DEBUG=1 DEMO_MODE=1 PROVINCE_NAME="Cần Thơ" PROVINCE_KIND="thành phố" $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # The production stack: gunicorn, whitenoise, DEBUG off. Needs SECRET_KEY, ALLOWED_HOSTS and
 # DATABASE_URL in the environment (see docs/deployment.md).
@@ -39,6 +39,8 @@ serve: $(STAMP)
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/gunicorn cchc.wsgi --workers $(WORKERS) --bind $(BIND) --access-logfile - --max-requests 2000 --max-requests-jitter 200
 
+# The whole suite, one worker per core (pytest-xdist; each worker has its own test database).
+PYTEST_ARGS ?= -n auto
 test: $(STAMP)
 	DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 

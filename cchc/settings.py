@@ -5,6 +5,10 @@ Environment variables:
 - ``DEBUG``: ``1``/``true`` turns debugging on (off by default: production is the default).
 - ``DEMO_MODE``: ``1`` when the installation shows the Cần Thơ demo (``make run`` sets it):
   public pages then say that the scores are illustrative.
+- ``PROVINCE_NAME``, ``PROVINCE_KIND``: the province whose index this is and its kind, ``tỉnh``
+  (a province) or ``thành phố`` (a centrally governed city), shown in the header, page titles
+  and texts ("UBND thành phố Cần Thơ"). Unset: Cần Thơ, thành phố (the demo's, which ``make
+  run`` also sets); a name without a kind is a ``tỉnh``; an empty name shows the kind alone.
 - ``SECRET_KEY``: required unless ``DEBUG`` is on.
 - ``ALLOWED_HOSTS``: comma-separated host names (``localhost,127.0.0.1`` when ``DEBUG`` is on).
 - ``DATABASE_URL``: e.g. ``postgres://user@host:5432/cchc``; defaults to the SQLite file
@@ -25,6 +29,7 @@ Environment variables:
 """
 
 import os
+import unicodedata
 from pathlib import Path
 
 import dj_database_url
@@ -71,6 +76,26 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG")
 # The installation shows the demo: public pages say that its scores are illustrative.
 DEMO_MODE = env_bool("DEMO_MODE")
+
+
+# The province whose index this is: its name and kind appear in the header, titles and texts.
+def _env_text(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", os.environ.get(name, "")).split())
+
+
+# Unset: Cần Thơ, the city this software was first built for; set but empty: no name at all.
+PROVINCE_NAME = _env_text("PROVINCE_NAME") if "PROVINCE_NAME" in os.environ else "Cần Thơ"
+# "tỉnh" or "thành phố" (the ASCII spellings tinh, thanh pho, province, city are accepted); by
+# default "thành phố" for the default Cần Thơ, "tỉnh" for any other name (most provinces are).
+PROVINCE_KIND = {
+    "": "thành phố" if "PROVINCE_NAME" not in os.environ else "tỉnh",
+    "tinh": "tỉnh",
+    "province": "tỉnh",
+    "thanh pho": "thành phố",
+    "city": "thành phố",
+}.get(_env_text("PROVINCE_KIND").lower(), _env_text("PROVINCE_KIND").lower())
+if PROVINCE_KIND not in ("tỉnh", "thành phố"):
+    raise ImproperlyConfigured(f"PROVINCE_KIND={PROVINCE_KIND!r}: use 'tỉnh' or 'thành phố'.")
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:

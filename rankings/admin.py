@@ -1,4 +1,5 @@
-"""Publications in the admin: read-only, created only through the publish page."""
+"""Publications in the admin: read-only, created only through the publish page. The year's
+decision (``Decision``): recorded by whoever may publish (the secretariat), never deleted."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -11,9 +12,10 @@ from django.utils.translation import gettext_lazy
 
 from scoring.models import CriteriaSet
 from scoring.results import group_results
+from scoring.validators import validate_single_line
 
-from .models import Publication
-from .publishing import PublishRefused, outdated_by, publish, stage_refusal
+from .models import Decision, Publication
+from .publishing import PublishRefused, outdated_by, publish, record_decision, stage_refusal
 
 
 class PublishForm(forms.Form):
@@ -28,8 +30,32 @@ class PublishForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    # The People's Committee decision that announces the year's results (all optional): a
+    # detail given replaces the year's recorded one, one left empty keeps it.
+    decision_number = forms.CharField(
+        label=gettext_lazy("Decision number"),
+        required=False,
+        max_length=50,
+        help_text=gettext_lazy("e.g. 512/QĐ-UBND"),
+        validators=[validate_single_line],
+    )
+    decision_date = forms.DateField(
+        label=gettext_lazy("Decision date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    decision_signed_by = forms.CharField(
+        label=gettext_lazy("Signed by"),
+        required=False,
+        max_length=200,
+        validators=[validate_single_line],
+    )
     # The set whose results were shown: publishing another one needs its own preview first.
     confirmed = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+# The decision fields of the form: one left empty is not given to publish().
+DECISION = ("decision_number", "decision_date", "decision_signed_by")
 
 
 @admin.register(Publication)
@@ -88,6 +114,7 @@ class PublicationAdmin(admin.ModelAdmin):
                         group=criteria_set.group.code,
                         reason=form.cleaned_data["reason"],
                         user=request.user,
+                        **{name: form.cleaned_data[name] or None for name in DECISION},
                     )
                 except PublishRefused as refusal:
                     for problem in refusal.problems:
@@ -114,6 +141,7 @@ class PublicationAdmin(admin.ModelAdmin):
                 initial={
                     "criteria_set": criteria_set.pk,
                     "reason": form.cleaned_data["reason"],
+                    **{name: form.cleaned_data[name] for name in DECISION},
                     "confirmed": criteria_set.pk if confirmable else None,
                 }
             )
@@ -124,6 +152,65 @@ class PublicationAdmin(admin.ModelAdmin):
             "form": form,
             "preview": preview,
             "latest": latest,
+            "decision": Decision.objects.filter(year=criteria_set.round.year).first()
+            if preview is not None
+            else None,
             "confirmable": preview is not None and confirmable,
         }
         return TemplateResponse(request, "admin/rankings/publish.html", context)
+
+
+class DecisionForm(forms.ModelForm):
+    class Meta:
+        model = Decision
+        fields = ["year", "number", "date", "signed_by"]
+        widgets = {"date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("number", "signed_by"):
+            if name in self.fields:
+                self.fields[name].validators.append(validate_single_line)
+
+
+@admin.register(Decision)
+class DecisionAdmin(admin.ModelAdmin):
+    """The People's Committee decision of a year, recorded without publishing. Whoever may
+    publish (``rankings.add_publication``: the secretariat) views, adds and changes it; nobody
+    deletes it; everybody else is refused. Saving goes through ``record_decision`` (checks,
+    fresh public pages)."""
+
+    form = DecisionForm
+    list_display = ["year", "number", "date", "signed_by", "recorded_at"]
+    readonly_fields = ["recorded_at"]
+
+    @staticmethod
+    def _publisher(request) -> bool:
+        return request.user.is_active and request.user.has_perm("rankings.add_publication")
+
+    def has_module_permission(self, request):
+        return self._publisher(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._publisher(request)
+
+    def has_add_permission(self, request):
+        return self._publisher(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._publisher(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["year", "recorded_at"] if obj is not None else ["recorded_at"]
+
+    def save_model(self, request, obj, form, change):
+        try:
+            saved = record_decision(
+                year=obj.year, number=obj.number, date=obj.date, signed_by=obj.signed_by
+            )
+        except PublishRefused as refusal:  # the form's own checks come first; kept as a guard
+            raise PermissionDenied("; ".join(refusal.problems)) from None
+        obj.pk, obj.recorded_at = saved.pk, saved.recorded_at

@@ -17,7 +17,14 @@ for every process sharing the cache (Redis), within those seconds for per-proces
 
 A copy stored for other readers carries nothing of the request that built it: it is built only
 for an anonymous reader with no pending message; everybody else gets a page built for them
-alone, marked private, with no validator shared with the anonymous page.
+alone, marked private, with no validator shared with the anonymous page. The exception is an
+answer its view declares ``shared`` (``conditional(..., shared=True)``): bytes that hold nothing
+of any reader (the decision documents, the images), built without the request and served from
+the one stored copy to everybody, logged in or not.
+
+The year's decision record (``rankings.models.Decision``) is shown on pages without being part
+of a publication: the newest time a decision was recorded is part of every ETag, like the newest
+publication, so recording one changes every key.
 """
 
 from __future__ import annotations
@@ -41,6 +48,10 @@ from scoring.errors import Refused
 CACHE_SECONDS = 24 * 3600
 KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Access-Control-Allow-Origin")
 
+# A unit code as the importers accept it (scoring/importers/base.py: words of [a-z0-9] joined by
+# "-" or "_"), at most 100 characters (the model's field).
+_UNIT_CODE = r"(?![a-z0-9_-]{101})[a-z0-9]+(?:[-_][a-z0-9]+)*"
+
 # The documented parameters and the form of a well-formed value (ASCII only: "²" is no digit).
 PARAMETERS = {
     "sort": re.compile(r"-?[a-z][a-z0-9_]{0,39}", re.ASCII),
@@ -49,7 +60,7 @@ PARAMETERS = {
     "_export": re.compile(r"csv|xlsx", re.ASCII),
     "year": re.compile(r"[12][0-9]{3}", re.ASCII),
     "q": re.compile(r"[^\x00-\x1f\x7f]{1,100}"),
-    "units": re.compile(r"[a-z0-9-]{1,100}(?:,[a-z0-9-]{1,100}){1,2}", re.ASCII),
+    "units": re.compile(rf"{_UNIT_CODE}(?:,{_UNIT_CODE}){{1,2}}", re.ASCII),
 }
 
 
@@ -88,11 +99,22 @@ def shareable(request) -> bool:
 
 def validators(request, publications) -> tuple[str, int | None]:
     """An ETag from what the page shows (its publications' checksums, the language, the path
-    and the cleaned query, and the newest publication of all, since pages list the published
-    years) and the time of the newest publication shown."""
-    from .models import Publication
+    and the cleaned query, the newest publication of all, since pages list the published years,
+    and the newest time a year's decision was recorded, since pages show it) and the time of
+    the newest publication shown."""
+    from django.db.models import Subquery
 
-    newest_anywhere = Publication.objects.order_by("-pk").values_list("pk", flat=True).first()
+    from .models import Decision, Publication
+
+    # The newest publication and the newest decision record, in one query.
+    newest_anywhere = (
+        Publication.objects.order_by("-pk")
+        .annotate(
+            decided=Subquery(Decision.objects.order_by("-recorded_at").values("recorded_at")[:1])
+        )
+        .values_list("pk", "decided")
+        .first()
+    )
     digest = hashlib.sha256()
     for part in (
         request.path,
@@ -128,12 +150,17 @@ def _private(response):
     return response
 
 
-def conditional(request, publications, build, headers=None):
+def conditional(request, publications, build, headers=None, *, shared: bool = False):
     """Answer 304 when the reader already has this page; else serve it from the cache or build
     it, and label it with its ETag and Last-Modified (a 304 carries them too). A reader whose
-    page is their own (``shareable``) gets it built, private and without validators."""
+    page is their own (``shareable``) gets it built, private and without validators, unless the
+    answer is ``shared``: ``build`` then makes bytes that say nothing of the reader (it must not
+    read the request), stored and served under the same key whoever asks.
+
+    ``publications`` are what the answer shows: anything with a ``checksum`` and a
+    ``published_at``."""
     headers = headers or {}
-    if not shareable(request):
+    if not shared and not shareable(request):
         response = build()
         for name, value in headers.items():
             response[name] = value

@@ -6,6 +6,8 @@ transaction, by ``rankings.publishing``; an erratum is a new version with a reas
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Max, OuterRef, Subquery
@@ -125,6 +127,48 @@ class Publication(models.Model):
                 )
             ],
         }
+
+
+class Decision(models.Model):
+    """The People's Committee decision that announces a year's results (contracts.md,
+    "Publishing follows the round"): one per year, whatever the number of groups and versions.
+    Recorded by ``publish``'s decision options, by ``record_decision`` or in the admin
+    (``rankings.publishing.record_decision``); every detail is optional. Shown on the public
+    pages and in the decision documents (rankings/decision.py). Not part of any publication or
+    its checksum: recording it changes no result and makes no erratum."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    number = models.CharField(
+        _("decision number"), max_length=50, blank=True, help_text=_("e.g. 512/QĐ-UBND")
+    )
+    date = models.DateField(_("decision date"), null=True, blank=True)
+    signed_by = models.CharField(_("signed by"), max_length=200, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+
+    def __str__(self) -> str:
+        return f"{self.year} · {self.number or '—'}"
+
+    @property
+    def has_details(self) -> bool:
+        return bool(self.number or self.date or self.signed_by)
+
+    @property
+    def checksum(self) -> str:
+        """A digest of what the documents and pages show of it: part of their cache key."""
+        text = "\0".join(
+            (
+                str(self.year),
+                self.number,
+                self.date.isoformat() if self.date else "",
+                self.signed_by,
+            )
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 class PublishedBand(models.Model):

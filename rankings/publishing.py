@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,10 +15,12 @@ from scoring import calculation
 from scoring.errors import Refused
 from scoring.models import LEAF_SOURCE_FIELDS, SIPAS_ELEMENTS, CriteriaSet, Stage, Unit
 from scoring.results import NO_SCORE, group_results, sipas_results
+from scoring.validators import control_character
 
 from .caching import new_generation
 from .models import (
     LEAF_VALUES,
+    Decision,
     Publication,
     PublishedBand,
     PublishedCriterion,
@@ -108,6 +110,9 @@ def publish(
     reason: str = "",
     published_at: datetime | None = None,
     user=None,
+    decision_number: str | None = None,
+    decision_date: date | None = None,
+    decision_signed_by: str | None = None,
 ) -> Publication:
     """Publish the results of ``year`` and ``group`` as a new version.
 
@@ -115,8 +120,15 @@ def publish(
     final score; refused without a reason when a version already exists (an erratum); refused
     while the round is in its workflow: a round is published in its set-up stage (history
     loaded from files) or in its final stage, never from self-assessment to round 2.
+
+    ``decision_number``, ``decision_date`` and ``decision_signed_by`` record the People's
+    Committee decision that announces the year's results (contracts.md): those given (not None)
+    create or update the year's one ``Decision`` in the same transaction (``record_decision``);
+    without them the year's decision stays as it is. The decision is not part of the
+    publication: it changes no result and no checksum.
     """
     reason = reason.strip()
+    decision = _decision_values(decision_number, decision_date, decision_signed_by)
     with transaction.atomic():
         criteria_set = (
             CriteriaSet.objects.select_for_update()
@@ -173,7 +185,74 @@ def publish(
         # between the two could have copied the previous version).
         new_generation()
         transaction.on_commit(new_generation)
+        if decision:
+            _record(year, decision)
         return _write(results, criteria_set, latest, reason, published_at or timezone.now(), user)
+
+
+# The longest values the Decision's columns hold.
+DECISION_LIMITS = {"number": 50, "signed_by": 200}
+
+
+def _decision_values(number: str | None, day: date | None, signed_by: str | None) -> dict:
+    """The details given (None: not given), stripped; refused when one is wrong."""
+    given = {
+        name: value.strip() if isinstance(value, str) else value
+        for name, value in (("number", number), ("date", day), ("signed_by", signed_by))
+        if value is not None
+    }
+    problems = decision_refusals(given)
+    if problems:
+        raise PublishRefused(problems)
+    return given
+
+
+def _record(year: int, values: dict) -> Decision:
+    decision = Decision.objects.select_for_update().filter(year=year).first() or Decision(year=year)
+    for name, value in values.items():
+        setattr(decision, name, value)
+    decision.save()
+    return decision
+
+
+def record_decision(
+    *,
+    year: int,
+    number: str | None = None,
+    date: date | None = None,
+    signed_by: str | None = None,
+) -> Decision:
+    """Create or update the year's decision (``Decision``) without publishing: the details
+    given (not None) replace the recorded ones, an empty text clears one. Refused (nothing
+    written) when one is too long or holds a control character. The pages and documents that
+    show it change at once (a new generation of quick copies; the record is part of every
+    ETag)."""
+    values = _decision_values(number, date, signed_by)
+    with transaction.atomic():
+        decision = _record(year, values)
+        new_generation()
+        transaction.on_commit(new_generation)
+    return decision
+
+
+def decision_refusals(decision: dict) -> list[str]:
+    """What is wrong with the decision details: too long, or an invisible control character."""
+    labels = {"number": _("decision number"), "signed_by": _("decision signed by")}
+    problems = []
+    for name, limit in DECISION_LIMITS.items():
+        value = decision.get(name) or ""
+        if len(value) > limit:
+            problems.append(
+                _("the %(field)s has more than %(limit)d characters")
+                % {"field": labels[name], "limit": limit}
+            )
+        character = control_character(value)
+        if character:
+            problems.append(
+                _("the %(field)s contains the invisible control character %(character)s")
+                % {"field": labels[name], "character": character}
+            )
+    return problems
 
 
 def _write(results, criteria_set, latest, reason, published_at, user) -> Publication:

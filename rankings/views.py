@@ -17,6 +17,7 @@ from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
 
@@ -25,8 +26,9 @@ from scoring.models import Unit
 
 from . import charts
 from .caching import BadQuery, conditional, published_page
-from .exports import download
+from .exports import download, download_name, title_lines
 from .filters import BandFilter
+from .language import data_format
 from .models import (
     Publication,
     PublishedBand,
@@ -50,11 +52,24 @@ def _current(year: int, group: str) -> Publication:
 
 # Home -------------------------------------------------------------------------------------------
 
+MOVERS = 3  # units shown among the most improved and among the biggest falls of each group
+
+
+def _movers(rows, *, rising: bool) -> list:
+    """The ``MOVERS`` units whose index rose (``rising``) or fell most since last year, the
+    largest change first, ties by name; units with nothing to compare with are left out."""
+    moved = [r for r in rows if r.change is not None and (r.change > 0 if rising else r.change < 0)]
+    moved.sort(
+        key=lambda r: (-r.change if rising else r.change, calculation.name_sort_key(r.unit_name))
+    )
+    return moved[:MOVERS]
+
 
 @published_page("year")
 def home(request):
     """The latest published year (or ``?year=``): per group, band counts, average and its
-    change, top three and the last unit, and the SIPAS summary; links to every published year.
+    change, top three and the last unit, the most improved and the biggest falls, and the SIPAS
+    summary; links to every published year.
     Queries: publications, results, bands, SIPAS rows (flat in the number of units and
     groups)."""
     navigation = Publication.objects.navigation()
@@ -93,14 +108,19 @@ def home(request):
                     "publication": publication,
                     "chart": charts.band_strip(
                         strip,
-                        title=_("Classification of %(group)s, %(year)s")
-                        % {"group": publication.group_name, "year": publication.year},
+                        title=data_format(
+                            _("Classification of %(group)s, %(year)s"),
+                            group=publication.group_name,
+                            year=publication.year,
+                        ),
                     ),
                     "counts": strip,
                     "average_change": calculation.change(
                         publication.average_index, before.average_index if before else None
                     ),
                     "top": rows[:3],
+                    "improved": _movers(rows, rising=True),
+                    "falls": _movers(rows, rising=False),
                     "bottom": rows[-1] if len(rows) > 3 else None,
                     "sipas_top": sipas[publication.pk][:3],
                     "sipas_change": calculation.change(
@@ -116,6 +136,7 @@ def home(request):
             {
                 "year": year,
                 "groups": groups,
+                "movers": any(g["improved"] or g["falls"] for g in groups),
                 "navigation": navigation,
                 "years": sorted({p.year for p in navigation}, reverse=True),
                 "latest": latest,
@@ -164,9 +185,10 @@ def _comparison_notes(records, model, year: int | None = None) -> list[dict]:
     ]
 
 
-def _configure(request, table, name: str, *, sheet: str):
+def _configure(request, table, name: str, *, sheet: str, title=()):
     """Sort and paginate the table from the (cleaned) query; with ``?_export=csv|xlsx`` return
-    the whole table (same sort and filter, every page) as a file, else None. A sort that names
+    the whole table (same sort and filter, every page) as a file (an XLSX with the ``title``
+    lines above its header), else None. A sort that names
     no sortable column or a page past the end answers 400 or 404, never another copy of the
     first page."""
     sort = request.GET.get("sort")
@@ -175,7 +197,9 @@ def _configure(request, table, name: str, *, sheet: str):
     export = request.GET.get("_export")
     if export:
         RequestConfig(request, paginate=False).configure(table)
-        return download(list(table.as_values()), export=export, filename=name, sheet=sheet)
+        return download(
+            list(table.as_values()), export=export, filename=name, sheet=sheet, title=title
+        )
     try:
         RequestConfig(request, paginate={"per_page": PAGE_SIZE, "silent": False}).configure(table)
     except (EmptyPage, PageNotAnInteger):
@@ -202,19 +226,27 @@ def ranking(request, year: int, group: str):
         if request.GET.get("band") and not band_filter.is_valid():
             raise BadQuery(_("There is no band %(band)s.") % {"band": request.GET["band"]})
         table = RankingTable(band_filter.qs, extra_columns=field_columns(fields))
-        table.caption = _("%(group)s, %(year)s: ranking by the administrative reform index") % {
-            "group": publication.group_name,
-            "year": year,
-        }
-        export = _configure(request, table, f"cchc-{year}-{group}", sheet=f"{year} {group}")
+        table.caption = data_format(
+            _("%(group)s, %(year)s: ranking by the administrative reform index"),
+            group=publication.group_name,
+            year=year,
+        )
+        export = _configure(
+            request,
+            table,
+            download_name("chi-so-cchc", year, group, f"v{publication.version}"),
+            sheet=_("Ranking %(year)s") % {"year": year},
+            title=title_lines(request, publication, _("Administrative reform index")),
+        )
         if export is not None:
             return export
         rows = list(table.paginated_rows)
         positions = {b.code: i for i, b in enumerate(bands)}
-        chart = charts.ranking_bars(
+        chart = charts.ranking_dots(
             [
                 {
                     "label": row.record.unit_name,
+                    "href": reverse("rankings:unit", args=[row.record.unit_code]),
                     "value": row.record.index,
                     "band_code": row.record.band_code,
                     "band_label": row.record.band_label,
@@ -223,7 +255,7 @@ def ranking(request, year: int, group: str):
                 for row in rows
             ],
             title=table.caption,
-            limits=[(b.min_index, b.label) for b in bands if b.min_index > 0],
+            bands=[(b.min_index, b.label, b.code, i) for i, b in enumerate(bands)],
         )
         previous = publication.previous_year()
         return render(
@@ -259,24 +291,29 @@ def sipas(request, year: int, group: str):
         if not queryset.exists():
             raise Http404(_("No SIPAS results were published for this year and group."))
         table = SipasTable(queryset)
-        table.caption = _("%(group)s, %(year)s: satisfaction index (SIPAS)") % {
-            "group": publication.group_name,
-            "year": year,
-        }
-        export = _configure(request, table, f"sipas-{year}-{group}", sheet=f"SIPAS {year}")
+        table.caption = data_format(
+            _("%(group)s, %(year)s: satisfaction index (SIPAS)"),
+            group=publication.group_name,
+            year=year,
+        )
+        export = _configure(
+            request,
+            table,
+            download_name("sipas", year, group, f"v{publication.version}"),
+            sheet=f"SIPAS {year}",
+            title=title_lines(request, publication, _("Satisfaction index (SIPAS)")),
+        )
         if export is not None:
             return export
         rows = list(table.paginated_rows)
         previous = publication.previous_year()
         notes = _comparison_notes([row.record for row in rows], PublishedSipas, year)
-        chart = charts.ranking_bars(
+        chart = charts.ranking_dots(
             [
                 {
                     "label": row.record.unit_name,
+                    "href": reverse("rankings:unit", args=[row.record.unit_code]),
                     "value": row.record.index,
-                    "band_code": "tot",
-                    "band_label": "SIPAS",
-                    "band_position": 1,
                 }
                 for row in rows
             ],
@@ -301,7 +338,7 @@ def sipas(request, year: int, group: str):
 # Unit -------------------------------------------------------------------------------------------
 
 
-def _field_averages(publication: Publication) -> dict[str, object]:
+def field_averages(publication: Publication) -> dict[str, object]:
     """Field code → the group's average field index in that publication (one query)."""
     return {
         code: calculation.average_of_total(total, count)
@@ -363,7 +400,7 @@ def unit(request, unit: str):
                 raise Http404(_("Nothing is published for this unit in that year."))
         publication = chosen.publication
         fields = list(chosen.fields.order_by("position"))
-        averages = _field_averages(publication)
+        averages = field_averages(publication)
         criteria = {c.code: c for c in publication.criteria.all()}
         leaves = [
             {"leaf": leaf, "criterion": criteria.get(leaf.code)}
@@ -376,7 +413,9 @@ def unit(request, unit: str):
             .select_related("publication")
             .order_by("publication__year")
         )
-        limits = [(b.min_index, b.label) for b in bands if b.min_index > 0]
+        # Best band first: its position picks its colour.
+        zones = [(b.min_index, b.label, b.code, i) for i, b in enumerate(reversed(bands))]
+        positions = {code: position for _minimum, _label, code, position in zones}
         name = results[-1].unit_name  # as last published
         return render(
             request,
@@ -396,19 +435,36 @@ def unit(request, unit: str):
                 "notes": _comparison_notes(results, PublishedResult),
                 "sipas_notes": _comparison_notes(sipas_rows, PublishedSipas),
                 **_lineage(unit_obj, latest, results[0].publication.year),
-                "line": charts.index_line(
-                    [(r.publication.year, r.index) for r in results],
-                    title=_("Index of %(unit)s over the years") % {"unit": name},
-                    limits=limits,
+                "line": charts.ranking_dots(
+                    [
+                        {
+                            "label": r.publication.year,
+                            "value": r.index,
+                            "band_code": r.band_code,
+                            "band_label": r.band_label,
+                            "band_position": positions.get(r.band_code, 0),
+                        }
+                        for r in results
+                    ],
+                    title=data_format(_("Index of %(unit)s over the years"), unit=name),
+                    description=_("The band zones are those of %(year)s.")
+                    % {"year": publication.year}
+                    if len(results) > 1
+                    else "",
+                    bands=zones,
+                    labels_are_data=False,
                 ),
-                "field_chart": charts.paired_bars(
+                "field_chart": charts.paired_dots(
                     [
                         (f"{f.code}. {f.title}", f.index, averages.get(f.code))
                         for f in fields
                         if f.index is not None
                     ],
-                    title=_("Field indices of %(unit)s against the group average, %(year)s")
-                    % {"unit": name, "year": publication.year},
+                    title=data_format(
+                        _("Field indices of %(unit)s against the group average, %(year)s"),
+                        unit=name,
+                        year=publication.year,
+                    ),
                     first_label=name,
                     second_label=_("group average"),
                 ),
@@ -489,7 +545,8 @@ def open_data(request, year: int):
 
     def build():
         response = HttpResponse(open_data_zip(year, publications), content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="cchc-{year}-open-data.zip"'
+        name = download_name("du-lieu-mo-chi-so-cchc", year)
+        response["Content-Disposition"] = f'attachment; filename="{name}.zip"'
         return response
 
     return conditional(request, publications, build)

@@ -232,6 +232,23 @@ def largest_losses(fields: Iterable, count: int = 3) -> list:
     return sorted(scored, key=lambda f: (-(f.max_points - f.points), f.position))[:count]
 
 
+def leaf_loss(
+    kind: str, max_points: Decimal, final: Decimal | None, not_applicable: bool = False
+) -> Decimal | None:
+    """The points a unit lost on one leaf, rounded half-up to two decimals: maximum − final
+    score on a leaf that makes up the maximum (``SCORED_KINDS``; a missing final score counts
+    0), the points subtracted on a penalty leaf; None for a leaf not applicable to the unit and
+    for a bonus leaf (points not claimed are no loss)."""
+    if not_applicable:
+        return None
+    final = final if final is not None else ZERO
+    if kind in SCORED_KINDS:
+        return quantize(max_points - final)
+    if kind == Kind.PENALTY:
+        return quantize(final)
+    return None
+
+
 def missing_final_scores(leaves: Iterable[Leaf]) -> list[str]:
     """Codes of applicable self, agency, target and survey leaves without a final score (a gap
     blocks publishing)."""

@@ -82,7 +82,8 @@ def test_nothing_unpublished_reaches_the_public(client, run, write, two_years):
 def test_the_home_page_shows_band_counts_averages_top_and_bottom(client, two_years):
     body = get(client, "/", "en").content.decode()
     assert "Administrative reform index 2023" in body
-    assert "<svg" in body and 'role="img"' in body  # the band picture
+    assert '<figure class="chart-figure strip"' in body  # the band picture, with its legend
+    assert '<span lang="vi">Rất tốt</span>: <strong class="num">1</strong>' in body
     # (97.50 + 87.50 + 85.71) / 3 = 90.24, against (97.50 + 82.50 + 85.71) / 3 = 88.57 in 2022.
     assert "90.24" in body and "▲ +1.67" in body
     assert "/rankings/2023/departments/" in body and "/data/2023/" in body
@@ -117,21 +118,33 @@ def test_downloads_have_the_same_numbers_as_the_page_and_the_api(client, two_yea
     assert response.status_code == 200
     api = {r["unit"]: r for r in client.get("/api/v1/rankings/2023/departments/").json()["results"]}
     names = {r["name"]: r for r in api.values()}
+    # Rank, unit, then the ranked index, its band and its change; the header row first.
     if export == "csv":
-        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
+        assert response.content.startswith(b"\xef\xbb\xbf")  # Excel on Windows reads UTF-8
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
         header, data = rows[0], rows[1:]
-        values = [dict(zip(header, row, strict=True)) for row in data]
-        index_key = header[4]
-        for row in values:
-            assert D(row[index_key]) == D(names[row[header[1]]]["index"])
+        assert header[:5] == ["Thứ hạng", "Đơn vị", "Chỉ số", "Xếp loại", "Tăng/giảm"]
+        for row in data:
+            assert D(row[2]) == D(names[row[1]]["index"])
+            assert row[3] == names[row[1]]["band_label"]
     else:
-        sheet = load_workbook(io.BytesIO(response.content)).active
+        workbook = load_workbook(io.BytesIO(response.content))
+        sheet = workbook.active
+        assert workbook.sheetnames == ["Bảng xếp hạng năm 2023"]
         rows = list(sheet.iter_rows(values_only=True))
-        for row in rows[1:]:
-            assert isinstance(row[4], (int, float, D))  # a number, not text
-            assert D(str(row[4])).quantize(D("0.01")) == D(names[row[1]]["index"])
+        title, source, header = rows[0][0], rows[1][0], rows[2]
+        assert "2023" in title and "Sở, ban, ngành" in title and "phiên bản 1" in title
+        assert source.endswith("/rankings/2023/departments/")
+        assert header[:3] == ("Thứ hạng", "Đơn vị", "Chỉ số")
+        assert sheet.freeze_panes == "C4"  # rank, unit and the header stay in view
+        rows = rows[2:]
+        for cells, row in zip(sheet.iter_rows(min_row=4), rows[1:], strict=True):
+            assert isinstance(row[2], (int, float, D))  # a number, not text
+            assert cells[2].number_format == "0.00"
+            assert D(str(row[2])).quantize(D("0.01")) == D(names[row[1]]["index"])
             assert isinstance(row[0], int)
     assert len(rows) == 1 + len(api)
+    assert "-2023-departments-v1." in response["Content-Disposition"]
 
 
 def test_the_open_data_bundle_has_every_table_and_leaf(client, two_years):
@@ -149,10 +162,18 @@ def test_the_open_data_bundle_has_every_table_and_leaf(client, two_years):
         "sipas-departments.csv",
         "versions.csv",
     } <= names
-    rankings = list(csv.DictReader(io.StringIO(bundle.read("rankings-departments.csv").decode())))
+    assert all(bundle.read(name).startswith(b"\xef\xbb\xbf") for name in names)
+
+    def table(name):
+        return list(csv.DictReader(io.StringIO(bundle.read(name).decode("utf-8-sig"))))
+
+    codebook = bundle.read("README.txt").decode("utf-8-sig")
+    assert "dữ liệu mở năm 2023" in codebook and "open data 2023" in codebook
+    assert "rankings-<khối>.csv" in codebook and "rankings-<group>.csv" in codebook
+    rankings = table("rankings-departments.csv")
     api = {r["unit"]: r for r in client.get("/api/v1/rankings/2023/departments/").json()["results"]}
     assert {r["unit"]: r["index"] for r in rankings} == {k: v["index"] for k, v in api.items()}
-    leaves = list(csv.DictReader(io.StringIO(bundle.read("leaves-departments.csv").decode())))
+    leaves = table("leaves-departments.csv")
     assert len(leaves) == 3 * 5  # three units, five leaves
     note = next(r for r in leaves if r["unit"] == "so-b" and r["criterion"] == "1.1.1")
     assert (note["final_score"], note["note"]) == ("4.00", "Đã ban hành đúng hạn")
@@ -162,10 +183,10 @@ def test_the_unit_page_tells_where_points_were_lost(client, two_years):
     body = get(client, "/units/so-c/", "en").content.decode()
     assert "Sở Cần" in body
     # so-c: 12 of 14 points, 85.71 (Tốt): 90 % of 14 = 12.60, so 0.60 more reach Rất tốt.
-    assert "0.60 more points would have reached “Rất tốt”." in body
+    assert '0.60 more points would have reached “<span lang="vi">Rất tốt</span>”.' in body
     assert "Không có nhiệm vụ" in body  # the council's public note
     assert "not applicable" in body
-    assert body.count('role="img"') >= 2  # the line chart and the field chart
+    assert body.count('<figure class="chart-figure') == 2  # the years and the fields
 
 
 def test_the_unit_page_tells_the_units_story(client, run, write, two_years):
@@ -293,9 +314,9 @@ def test_signed_in_people_get_pages_built_for_them(client, two_years, cast):
         ("/", 5),
         # The publication; its criteria; bands; the table (with field indices as subqueries)
         # and its count; last year's publication and criteria; navigation; last year's
-        # publication again (is the baseline outdated?); the number of versions. (This year's
-        # criteria are read once, not again for the change note.)
-        ("/rankings/2023/departments/", 11),
+        # publication again (is the baseline outdated?); the number of versions; the year's
+        # decision record. (This year's criteria are read once, not again for the change note.)
+        ("/rankings/2023/departments/", 12),
         # The publication; whether it has SIPAS rows; the table and its count; last year's
         # publication (is the baseline outdated?); navigation.
         ("/sipas/2023/departments/", 7),

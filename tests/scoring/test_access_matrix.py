@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.forms.models import model_to_dict
 from simple_history.admin import SimpleHistoryAdmin
 
+from rankings.models import Decision
 from scoring import workflow
 from scoring.models import (
     Assessment,
@@ -45,6 +46,7 @@ ADMIN_LISTS = [
     "/admin/scoring/membership/",
     "/admin/scoring/appraiserassignment/",
     "/admin/rankings/publication/",
+    "/admin/rankings/decision/",
     "/admin/auth/user/",
 ]
 
@@ -72,6 +74,7 @@ SECRETARIAT_WRITES = {
     "scoring.sipasresult",
     "scoring.membership",
     "scoring.appraiserassignment",
+    "rankings.decision",  # the year's decision (number, date, signer), with the publishing
 }
 
 
@@ -92,6 +95,7 @@ def world(cast, run, write, assessment_a):
         document_number="12/KH-SNV",
     )
     User.objects.create_superuser("root", "root@example.org", "pw")
+    Decision.objects.create(year=2023, number="12/QĐ-UBND")  # a decision to open and post
     return cast
 
 

@@ -202,10 +202,14 @@ def test_the_open_data_carries_figures_and_rules(client, run, write):
     load(run, write)
     assert run("publish", year=2023, group="departments").status == 0
     bundle = zipfile.ZipFile(io.BytesIO(client.get("/data/2023/").content))
-    leaves = list(csv.DictReader(io.StringIO(bundle.read("leaves-departments.csv").decode())))
+    leaves = list(
+        csv.DictReader(io.StringIO(bundle.read("leaves-departments.csv").decode("utf-8-sig")))
+    )
     payment = next(r for r in leaves if r["unit"] == "so-a" and r["criterion"] == "1.3")
     assert (payment["self_figure"], payment["figure"]) == ("42.40", "42.40")
-    criteria = list(csv.DictReader(io.StringIO(bundle.read("criteria-departments.csv").decode())))
+    criteria = list(
+        csv.DictReader(io.StringIO(bundle.read("criteria-departments.csv").decode("utf-8-sig")))
+    )
     on_time = next(r for r in criteria if r["code"] == "1.4")
     assert (on_time["rule"], on_time["steps"], on_time["direction"]) == (
         "steps",

@@ -20,6 +20,7 @@ from scoring.calculation import (
     element_index,
     final_score,
     index_of,
+    leaf_loss,
     parse_steps,
     points_to_next_band,
     quantize,
@@ -496,3 +497,22 @@ def test_a_survey_leaf_fed_from_sipas_is_its_maximum_times_the_share():
     assert sipas_points(D("4"), D("95.44")) == D("3.82")  # 3.8176
     assert sipas_points(D("3"), D("91.69")) == D("2.75")  # 2.7507
     assert sipas_points(D("2.5"), D("100")) == D("2.50")
+
+
+@pytest.mark.parametrize(
+    ("kind", "maximum", "final", "na", "lost"),
+    [
+        ("self", "4", "3", False, D("1.00")),
+        ("agency", "4", "4", False, D("0.00")),
+        ("target", "5", "2.5", False, D("2.50")),
+        ("survey", "10", None, False, D("10.00")),  # a missing final score counts 0
+        ("self", "2.005", "0", False, D("2.01")),  # rounded half-up
+        ("penalty", "2", "0.5", False, D("0.50")),  # what the penalty took away
+        ("penalty", "2", None, False, D("0.00")),
+        ("bonus", "2", "0", False, None),  # points not claimed are no loss
+        ("self", "4", None, True, None),  # not applicable: nothing lost
+        ("penalty", "2", "1", True, None),
+    ],
+)
+def test_leaf_loss_is_what_a_leaf_missed_or_a_penalty_took(kind, maximum, final, na, lost):
+    assert leaf_loss(kind, D(maximum), None if final is None else D(final), na) == lost

@@ -1,10 +1,14 @@
-from datetime import datetime
+from datetime import date, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rankings.publishing import PublishRefused, outdated_by, publish
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
 
 
 def _moment(text: str) -> datetime:
@@ -28,6 +32,16 @@ class Command(BaseCommand):
             default=None,
             help="date and time of the decision, ISO 8601 (default: now), e.g. 2024-02-28T09:00",
         )
+        # The People's Committee decision that announces the year's results (optional): those
+        # given create or update the year's decision (record_decision does it without
+        # publishing); shown on the public pages and in /decisions/<year>.docx and .pdf.
+        parser.add_argument(
+            "--decision-number", default=None, help="the decision's number, e.g. 512/QĐ-UBND"
+        )
+        parser.add_argument(
+            "--decision-date", type=_day, default=None, help="the day it was signed, YYYY-MM-DD"
+        )
+        parser.add_argument("--signed-by", default=None, help="the name of who signed it")
 
     def handle(self, *args, **options):
         try:
@@ -36,6 +50,9 @@ class Command(BaseCommand):
                 group=options["group"],
                 reason=options["reason"],
                 published_at=options["published_at"],
+                decision_number=options["decision_number"],
+                decision_date=options["decision_date"],
+                decision_signed_by=options["signed_by"],
             )
         except PublishRefused as refusal:
             for problem in refusal.problems:
