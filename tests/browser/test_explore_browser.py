@@ -9,6 +9,8 @@ import io
 import pytest
 from django.core.management import call_command
 
+from tests.browser.helpers import open_page
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -19,20 +21,6 @@ pytestmark = [
 def demo(browser, live_server):
     call_command("load_demo", stdout=io.StringIO())
     return live_server.url
-
-
-def open_page(browser, width, height=844):
-    context = browser.new_context(locale="vi-VN", viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    violations = []
-    page.on(
-        "console",
-        lambda message: (
-            violations.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    return context, page, violations
 
 
 def fits(page, width):

@@ -11,6 +11,7 @@ import pytest
 
 from scoring.models import Score, SipasResult
 from scoring.roles import SECRETARIAT, ensure_roles
+from tests.browser.helpers import log_in, open_page
 from tests.cast import make_user
 from tests.factories import CRITERIA, UNITS
 
@@ -34,21 +35,8 @@ def secretariat_page(browser, live_server, run, write):
     outcome = run("import_criteria", write("c.csv", CRITERIA), year=YEAR, group="departments")
     assert outcome.status == 0, outcome.err
     make_user("secretariat", SECRETARIAT, is_staff=True)
-    context = browser.new_context(locale="vi-VN", viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    violations = []
-    page.on(
-        "console",
-        lambda message: (
-            violations.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", "secretariat")
-    page.fill("#id_password", "pw")
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    context, page, violations = open_page(browser, 390)
+    log_in(page, live_server.url, "secretariat", "pw")
     yield page, live_server.url
     assert violations == [], "a page broke the Content-Security-Policy"
     context.close()

@@ -10,6 +10,8 @@ import io
 import pytest
 from django.core.management import call_command
 
+from tests.browser.helpers import open_page
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -19,18 +21,7 @@ pytestmark = [
 @pytest.fixture
 def site(browser, live_server):
     call_command("load_demo", stdout=io.StringIO())
-    context = browser.new_context(
-        locale="vi-VN", viewport={"width": 1280, "height": 900}, accept_downloads=True
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    violations = []
-    page.on(
-        "console",
-        lambda message: (
-            violations.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
+    context, page, violations = open_page(browser, 1280, accept_downloads=True)
     yield page, live_server.url, context
     assert violations == [], "a page broke the Content-Security-Policy"
     context.close()

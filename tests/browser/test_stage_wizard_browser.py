@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from scoring.models import Round, Stage, Transition
+from tests.browser.helpers import log_in, open_page
 from tests.cast import YEAR
 
 pytestmark = [
@@ -21,21 +22,8 @@ pytestmark = [
 def test_the_secretariat_opens_the_next_stage_with_the_wizard(
     browser, live_server, cast, screenshots, mailoutbox
 ):
-    context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    violations = []
-    page.on(
-        "console",
-        lambda message: (
-            violations.append(message.text) if "Content Security Policy" in message.text else None
-        ),
-    )
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", "secretariat")
-    page.fill("#id_password", "pw")
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    context, page, violations = open_page(browser, 1280)
+    log_in(page, live_server.url, "secretariat", "pw")
 
     # The round list links to the wizard (no bulk action any more).
     page.goto(live_server.url + "/admin/scoring/round/")
