@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from scoring import anomalies, workflow
 from scoring.models import (
@@ -75,8 +75,11 @@ def attach(cast, unit, code, content=PDF, name="bao-cao.pdf"):
 
 
 def board(user, threshold=anomalies.DEFAULT_THRESHOLD):
+    """The board's findings, its words in English whatever test ran before (the default
+    language is Vietnamese)."""
     round_obj = Round.objects.get(year=YEAR)
-    return anomalies.find_anomalies(round_obj, round_reach(user, round_obj), threshold)
+    with translation.override("en"):
+        return anomalies.find_anomalies(round_obj, round_reach(user, round_obj), threshold)
 
 
 def found_leaves(entries):
