@@ -113,7 +113,7 @@ class Decision:
 
     @property
     def issuing_body(self) -> str:
-        return f"ỦY BAN NHÂN DÂN {self.province.label.upper()}"
+        return self.issuing_body_lines.replace("\n", " ")
 
     @property
     def issuing_body_lines(self) -> str:

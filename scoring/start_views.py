@@ -25,7 +25,6 @@ from .calculation import MUST_APPRAISE_KINDS
 from .models import AssessmentStatus, Round, Score, Stage
 from .permissions import (
     APPRAISAL_STAGES,
-    council_scope,
     is_secretariat,
     member_assessments,
     member_unit,
@@ -120,9 +119,7 @@ def _appraiser_work(user) -> list[dict]:
             )
             if stage == Stage.APPRAISAL_2:
                 scores = scores.filter(explanation_requested=True)
-            for score in council_scope(
-                user, scores, "assessment__criteria_set", "assessment__unit"
-            ):
+            for score in scores:  # ``reach`` keeps the user's fields and units
                 field = field_of[score.criterion_id]
                 if not reach.covers(field.pk, score.assessment.unit_id):
                     continue

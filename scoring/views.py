@@ -230,9 +230,7 @@ def _progress(rows: list[LeafRow]) -> dict:
         "without_evidence": [
             r.criterion
             for r in scored
-            if not r.evidence
-            and not r.score.not_applicable_requested
-            and not r.score.self_method.strip()
+            if workflow.lacks_evidence(r.score, has_evidence=bool(r.evidence))
         ],
         "claimed": calculation.claimed_points(
             r.score.self_score

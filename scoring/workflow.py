@@ -278,6 +278,12 @@ def assessment_save_self(*, assessment_id: int, user, leaves: list[SelfInput]) -
     return len(changes)
 
 
+def lacks_evidence(score: Score, *, has_evidence: bool) -> bool:
+    """A scored leaf a submission refuses: neither evidence nor how it was scored (a leaf the
+    unit asks to set aside needs neither)."""
+    return not has_evidence and not score.not_applicable_requested and not score.self_method.strip()
+
+
 def self_assessment_gaps(assessment: Assessment) -> dict[str, str]:
     """What stops a submission: leaf code → what is missing, in the order of the tree (a leaf
     nothing was ever saved on, without its score row yet, included)."""
@@ -298,7 +304,7 @@ def self_assessment_gaps(assessment: Assessment) -> dict[str, str]:
             gaps[criterion.code] = _("no figure reported")
         elif score is None or score.self_score is None:
             gaps[criterion.code] = _("no self score")
-        elif not score.evidence.all() and not score.self_method.strip():
+        elif lacks_evidence(score, has_evidence=bool(score.evidence.all())):
             gaps[criterion.code] = _("no evidence and no explanation of how it was scored")
     return gaps
 
