@@ -283,7 +283,13 @@ class PublishedField(models.Model):
 
 
 class PublishedLeaf(models.Model):
-    result = models.ForeignKey(PublishedResult, on_delete=models.CASCADE, related_name="leaves")
+    # Not a database constraint: publishing writes 300,000 of these in one INSERT … SELECT
+    # joined to the publication's results, which is what the constraint would check again row
+    # by row at COMMIT (rankings/publishing.py: _freeze_leaves counts what it inserted).
+    # Deleting a result still deletes its leaves (Django's CASCADE).
+    result = models.ForeignKey(
+        PublishedResult, on_delete=models.CASCADE, related_name="leaves", db_constraint=False
+    )
     code = models.CharField(max_length=32)
     position = models.PositiveIntegerField()
     self_score = models.DecimalField(**POINTS, null=True, blank=True)

@@ -6,15 +6,23 @@ import hashlib
 import json
 from datetime import date, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from operations.bulk import insert_rows
 from scoring import calculation
 from scoring.errors import Refused
-from scoring.models import LEAF_SOURCE_FIELDS, SIPAS_ELEMENTS, CriteriaSet, Stage, Unit
-from scoring.results import NO_SCORE, group_results, sipas_results
+from scoring.models import (
+    LEAF_SOURCE_FIELDS,
+    SIPAS_ELEMENTS,
+    Assessment,
+    CriteriaSet,
+    Score,
+    Stage,
+    Unit,
+)
+from scoring.results import group_totals, sipas_results
 from scoring.validators import control_character
 
 from .caching import new_generation
@@ -57,7 +65,7 @@ def _comparisons(year: int, units: list[Unit], model) -> dict[int, calculation.C
     }
     took_over: dict[int, list[int]] = {}
     for successor_id, predecessor_id in Unit.successors.through.objects.filter(
-        to_unit__in=units, from_unit__dissolved_on__year=year
+        to_unit__in=[unit.pk for unit in units], from_unit__dissolved_on__year=year
     ).values_list("to_unit_id", "from_unit_id"):
         took_over.setdefault(successor_id, []).append(predecessor_id)
     comparisons = {}
@@ -98,8 +106,21 @@ def stage_refusal(round_obj) -> str | None:
     }
 
 
-def _checksum(payload: dict) -> str:
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+def _checksum(payload: dict, leaves_json: str | None = None) -> str:
+    """The SHA-256 of the payload's JSON. ``leaves_json``: the leaves' JSON list items as the
+    database wrote them (``_freeze_leaves``), put in place of ``payload["leaves"]``: the same
+    text as the JSON of the leaves themselves."""
+    if leaves_json is None:
+        text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    else:
+        text = json.dumps(
+            {**payload, "leaves": []}, sort_keys=True, ensure_ascii=False, default=str
+        )
+        # Keys and quotes inside strings are escaped, so this is the top-level key, once.
+        head, found, tail = text.partition('"leaves": []')
+        if not found:
+            raise RuntimeError("the payload has no leaves")
+        text = f'{head}"leaves": [{leaves_json}]{tail}'
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -146,7 +167,7 @@ def publish(
         refusal = stage_refusal(criteria_set.round)
         if refusal:
             raise PublishRefused([refusal])
-        results = group_results(criteria_set)
+        results = group_totals(criteria_set)
         problems = []
         for unit, codes in results.gaps:
             problems.extend(
@@ -256,6 +277,9 @@ def decision_refusals(decision: dict) -> list[str]:
 
 
 def _write(results, criteria_set, latest, reason, published_at, user) -> Publication:
+    """Write the publication: its few rows through the ORM, its fields by COPY, its frozen
+    leaves with one INSERT … SELECT from the scores (``_freeze_leaves``), and its checksum from
+    what was written, without reading the rows back."""
     year = criteria_set.round.year
     units = [row.unit for row in results.rows]
     previous = _comparisons(year, units, PublishedResult)
@@ -288,11 +312,11 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
         penalty_cap=penalty_cap,
         baseline_version=baseline.version if baseline else None,
     )
-    PublishedBand.objects.bulk_create(
+    bands = PublishedBand.objects.bulk_create(
         PublishedBand(publication=publication, code=b.code, label=b.label, min_index=b.min_index)
         for b in results.bands
     )
-    PublishedCriterion.objects.bulk_create(
+    criteria = PublishedCriterion.objects.bulk_create(
         PublishedCriterion(
             publication=publication,
             code=c.code,
@@ -312,7 +336,7 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
     rows = PublishedResult.objects.bulk_create(
         PublishedResult(
             publication=publication,
-            unit=row.unit,
+            unit_id=row.unit.pk,
             unit_code=row.unit.code,
             unit_name=row.unit.name,
             position=position,
@@ -329,50 +353,28 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
     if not all(r.pk for r in rows):  # backends without RETURNING on bulk insert
         rows = list(publication.results.order_by("position"))
     titles = {f.code: f.title for f in fields}
-    field_rows, frozen_leaves = [], []
-    for published, row in zip(rows, results.rows, strict=True):
-        for position, field in enumerate(row.result.fields, start=1):
-            field_rows.append(
-                (
-                    published.pk,
-                    field.code,
-                    titles[field.code],
-                    position,
-                    field.points,
-                    field.max_points,
-                    field.index,
-                )
-            )
-        for position, leaf in enumerate(leaves, start=1):
-            score = row.scores.get(leaf.pk, NO_SCORE)
-            frozen_leaves.append(
-                (
-                    published.pk,
-                    leaf.code,
-                    position,
-                    score.self_score,
-                    row.finals.get(leaf.pk),
-                    score.not_applicable,
-                    score.note,
-                    score.self_figure,
-                    score.final_figure,
-                )
-            )
-    # Hundreds of thousands of rows at national scale: below the ORM (operations.bulk).
+    field_rows = [
+        (published.pk, field.code, titles[field.code], position, *_field_values(field))
+        for published, row in zip(rows, results.rows, strict=True)
+        for position, field in enumerate(row.result.fields, start=1)
+    ]
+    # Tens of thousands of rows at national scale: below the ORM (operations.bulk).
     insert_rows(
         PublishedField,
         ["result_id", "code", "title", "position", "points", "max_points", "index"],
         field_rows,
     )
-    insert_rows(
-        PublishedLeaf,
-        ["result_id", "code", "position", *LEAF_VALUES[2:]],
-        frozen_leaves,
+    leaves_json = _freeze_leaves(
+        publication,
+        criteria_set,
+        leaves,
+        results.rows,
+        {published.unit_id: published.pk for published in rows},
     )
-    PublishedSipas.objects.bulk_create(
+    sipas_rows = PublishedSipas.objects.bulk_create(
         PublishedSipas(
             publication=publication,
-            unit=row.unit,
+            unit_id=row.unit.pk,
             unit_code=row.unit.code,
             unit_name=row.unit.name,
             position=position,
@@ -383,9 +385,189 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
         )
         for position, row in enumerate(sipas, start=1)
     )
-    publication.checksum = publication_checksum(publication)
+    # The payload from what was written (publication_payload reads the same back).
+    codes = {published.pk: published.unit_code for published in rows}
+    payload = {
+        "year": publication.year,
+        "group": publication.group_code,
+        "version": publication.version,
+        "reason": publication.reason,
+        "bands": [
+            (b.code, b.label, b.min_index) for b in sorted(bands, key=lambda b: -b.min_index)
+        ],
+        "criteria": [_criterion_values(c) for c in criteria],
+        "results": [
+            (r.unit_code, r.rank, r.points, r.max_points, r.index, r.band_code, r.change)
+            for r in rows
+        ],
+        "fields": [(codes[row[0]], row[1], *row[4:]) for row in field_rows],
+        "leaves": _leaf_payload(publication) if leaves_json is None else [],
+        "sipas": [
+            (r.unit_code, r.rank, r.index, *(getattr(r, name) for name in SIPAS_ELEMENTS), r.change)
+            for r in sipas_rows
+        ],
+        "baseline_version": publication.baseline_version,
+        "comparisons": [_comparison_values(r) for r in rows],
+        "sipas_comparisons": [_comparison_values(r) for r in sipas_rows],
+    }
+    publication.checksum = _checksum(payload, leaves_json)
     publication.save(update_fields=["checksum"])
     return publication
+
+
+def _comparison_values(row) -> list:
+    return [row.unit_code, row.previous_index, row.change_basis, row.compared_with]
+
+
+def _field_values(field) -> tuple:
+    return field.points, field.max_points, field.index
+
+
+def _criterion_values(criterion) -> tuple:
+    """A published criterion as the checksum covers it: a target leaf's rule and a SIPAS-fed
+    leaf's element only where they exist, so a payload without them is what it always was."""
+    row = [
+        criterion.code,
+        criterion.parent_code,
+        criterion.title,
+        criterion.max_points,
+        criterion.kind,
+        criterion.previous_code,
+    ]
+    if criterion.rule:
+        row += [
+            criterion.target,
+            criterion.rule,
+            criterion.steps,
+            criterion.direction,
+            criterion.unit_label,
+        ]
+    if criterion.sipas_element:
+        row.append(criterion.sipas_element)
+    return tuple(row)
+
+
+# What a frozen leaf is made of, from the unit's score (``s``, absent when the unit has none:
+# then nothing is entered and the leaf is applicable) and the leaf (``m``).
+_FROZEN = {
+    "self_score": "s.self_score",
+    "final_score": "COALESCE(s.appraisal_2, s.appraisal_1)",
+    "not_applicable": "COALESCE(s.not_applicable, %(false)s)",
+    "note": "COALESCE(s.note, '')",
+    "self_figure": "s.self_figure",
+    "figure": "COALESCE(s.figure_2, s.figure_1)",
+}
+
+
+def _freeze_leaves(publication, criteria_set, leaves, rows, result_ids) -> str | None:
+    """Copy every leaf of every published unit from its score into ``PublishedLeaf`` with one
+    INSERT … SELECT (a leaf without a score is frozen empty and applicable). A SIPAS-fed leaf
+    takes the points derived from the unit's SIPAS (``rows[].finals``).
+
+    On PostgreSQL the same statement returns the leaves as the checksum's JSON text, made by the
+    database from the rows it inserts (``_leaf_json``), so nothing is read back row by row;
+    elsewhere it returns None and the checksum reads them (``leaf_rows``). The foreign key to
+    the result is not a database constraint (rankings.models.PublishedLeaf): every row comes
+    from a join with this publication's results, and the number inserted is checked."""
+    if not leaves or not rows:
+        return "" if connection.vendor == "postgresql" else None
+    quote = connection.ops.quote_name
+    postgres = connection.vendor == "postgresql"
+    mapping = " UNION ALL ".join(
+        f"SELECT {int(leaf.pk)} AS id, %s AS code, {position} AS position, "
+        f"{1 if leaf.sipas_element else 0} AS fed"
+        for position, leaf in enumerate(leaves, start=1)
+    )
+    codes = [leaf.code for leaf in leaves]
+    code_of = {leaf.pk: leaf.code for leaf in leaves}
+    # A SIPAS-fed leaf's points (group_totals gives ``finals`` for those leaves only).
+    derived = [(row.assessment, pk, points) for row in rows for pk, points in row.finals.items()]
+    frozen = {name: sql % {"false": "FALSE" if postgres else "0"} for name, sql in _FROZEN.items()}
+    if postgres and derived:
+        frozen["final_score"] = (
+            f"CASE WHEN m.fed = 1 THEN d.points ELSE {frozen['final_score']} END"
+        )
+    columns = ["result_id", "code", "position", *LEAF_VALUES[2:]]
+    source = (
+        f"SELECT r.id AS result_id, r.position AS result_position, r.unit_code, m.code, "
+        f"m.position, {', '.join(f'{sql} AS {name}' for name, sql in frozen.items())} "
+        f"FROM {quote(PublishedResult._meta.db_table)} r "
+        f"JOIN {quote(Assessment._meta.db_table)} a "
+        f"ON a.unit_id = r.unit_id AND a.criteria_set_id = %s "
+        f"CROSS JOIN ({mapping}) m "
+        f"LEFT JOIN {quote(Score._meta.db_table)} s "
+        f"ON s.assessment_id = a.id AND s.criterion_id = m.id "
+    )
+    params = [criteria_set.pk, *codes]
+    if postgres and derived:
+        source += (
+            "LEFT JOIN unnest(%s::bigint[], %s::bigint[], %s::numeric[]) "
+            "AS d(assessment_id, criterion_id, points) "
+            "ON d.assessment_id = a.id AND d.criterion_id = m.id "
+        )
+        params += [list(values) for values in zip(*derived, strict=True)]
+    source += "WHERE r.publication_id = %s"
+    params.append(publication.pk)
+    target = quote(PublishedLeaf._meta.db_table)
+    names = ", ".join(quote(c) for c in columns)
+    with connection.cursor() as cursor:
+        if postgres:
+            cursor.execute(
+                f"WITH src AS MATERIALIZED ({source}), "
+                f"ins AS (INSERT INTO {target} ({names}) SELECT {names} FROM src RETURNING 1) "
+                f"SELECT (SELECT COUNT(*) FROM ins), "
+                f"string_agg({_leaf_json('src')}, ', ' "
+                f"ORDER BY src.result_position, src.position) FROM src",
+                params,
+            )
+            inserted, text = cursor.fetchone()
+        else:
+            cursor.execute(
+                f"INSERT INTO {target} ({names}) SELECT {names} FROM ({source}) src", params
+            )
+            inserted, text = cursor.rowcount, None
+            if derived:
+                cursor.executemany(
+                    f"UPDATE {target} SET {quote('final_score')} = %s WHERE "
+                    f"{quote('result_id')} = %s AND {quote('code')} = %s",
+                    [
+                        (points, result_ids[row.unit.pk], code_of[pk])
+                        for row in rows
+                        for pk, points in row.finals.items()
+                    ],
+                )
+    if inserted != len(rows) * len(leaves):
+        raise RuntimeError(f"froze {inserted} leaves instead of {len(rows) * len(leaves)}")
+    return (text or "") if postgres else None
+
+
+def _json_text(column: str) -> str:
+    """SQL for a text column as ``json.dumps(..., ensure_ascii=False)`` writes it."""
+    return f"to_json({column})::text"
+
+
+def _json_decimal(column: str) -> str:
+    """SQL for a decimal as ``json.dumps(..., default=str)`` writes it: its text, quoted, or
+    null (a numeric's text keeps its scale, like ``str(Decimal)``)."""
+    return f"COALESCE('\"' || {column}::text || '\"', 'null')"
+
+
+def _leaf_json(table: str) -> str:
+    """SQL for one frozen leaf as the checksum's JSON writes it (``publication_payload``):
+    ``[unit, code, self score, final score, not applicable, note]``, and the two figures after
+    them only when the leaf has one. Held to the Python payload by the tests."""
+    t = table
+    figures = (
+        f"CASE WHEN {t}.self_figure IS NULL AND {t}.figure IS NULL THEN '' ELSE "
+        f"', ' || {_json_decimal(f'{t}.self_figure')} || ', ' || {_json_decimal(f'{t}.figure')} "
+        f"END"
+    )
+    return (
+        f"'[' || {_json_text(f'{t}.unit_code')} || ', ' || {_json_text(f'{t}.code')} || ', ' || "
+        f"{_json_decimal(f'{t}.self_score')} || ', ' || {_json_decimal(f'{t}.final_score')} || "
+        f"', ' || CASE WHEN {t}.not_applicable THEN 'true' ELSE 'false' END || ', ' || "
+        f"{_json_text(f'{t}.note')} || {figures} || ']'"
+    )
 
 
 def publication_checksum(publication: Publication) -> str:
@@ -397,22 +579,8 @@ def publication_payload(publication: Publication) -> dict:
     """Everything a publication promises, as plain data: what the checksum covers. A target
     leaf's rule, a SIPAS-fed leaf's element and a leaf's figures are added to its row only where
     they exist, so the payload of a publication without them is what it always was."""
-    criteria = []
-    for code, parent, title, max_points, kind, previous, *extra in publication.criteria.values_list(
-        "code", "parent_code", "title", "max_points", "kind", "previous_code", *LEAF_SOURCE_FIELDS
-    ):
-        row = [code, parent, title, max_points, kind, previous]
-        target, rule, steps, direction, unit_label, element = extra
-        if rule:
-            row += [target, rule, steps, direction, unit_label]
-        if element:
-            row.append(element)
-        criteria.append(tuple(row))
-    leaves = []
-    for *values, self_figure, figure in leaf_rows(publication):
-        if self_figure is not None or figure is not None:
-            values += [self_figure, figure]
-        leaves.append(tuple(values))
+    criteria = [_criterion_values(c) for c in publication.criteria.all()]
+    leaves = _leaf_payload(publication)
     payload = {
         "year": publication.year,
         "group": publication.group_code,
@@ -450,3 +618,13 @@ def publication_payload(publication: Publication) -> dict:
             )
         ]
     return payload
+
+
+def _leaf_payload(publication: Publication) -> list[tuple]:
+    """The frozen leaves as the checksum covers them: a leaf's figures only where it has one."""
+    leaves = []
+    for *values, self_figure, figure in leaf_rows(publication):
+        if self_figure is not None or figure is not None:
+            values += [self_figure, figure]
+        leaves.append(tuple(values))
+    return leaves

@@ -299,6 +299,27 @@ def _capped_contributions(leaves: Sequence[Leaf], kind: str, cap: Decimal) -> di
     return contributions
 
 
+class FieldTotal(NamedTuple):
+    """A field's applicable scored leaves (self, agency, target, survey) of one unit, summed:
+    what the database adds up when a national group is published (``scoring.results``)."""
+
+    points: Decimal  # the sum of their final scores
+    max_points: Decimal  # the sum of their maxima
+
+
+def scored_totals(leaves: Sequence[Leaf]) -> dict[str, FieldTotal]:
+    """Field code → the sum of the final scores and of the maxima of its applicable scored
+    leaves (a missing final score counts 0: ``missing_final_scores`` says which)."""
+    totals: dict[str, FieldTotal] = {}
+    for leaf in leaves:
+        if leaf.kind in SCORED_KINDS and not leaf.not_applicable:
+            points, max_points = totals.get(leaf.field, (ZERO, ZERO))
+            totals[leaf.field] = FieldTotal(
+                points + (leaf.final or ZERO), max_points + leaf.max_points
+            )
+    return totals
+
+
 def unit_result(
     leaves: Sequence[Leaf],
     *,
@@ -314,24 +335,42 @@ def unit_result(
     missing = missing_final_scores(leaves)
     if missing:
         raise MissingFinalScores(missing)
-    if bonus_cap is None:
-        bonus_cap = default_cap(leaves, Kind.BONUS)
-    if penalty_cap is None:
-        penalty_cap = default_cap(leaves, Kind.PENALTY)
-    bonus = _capped_contributions(leaves, Kind.BONUS, bonus_cap)
-    penalty = _capped_contributions(leaves, Kind.PENALTY, penalty_cap)
+    return result_from_totals(
+        list(dict.fromkeys(leaf.field for leaf in leaves)),
+        scored_totals(leaves),
+        [leaf for leaf in leaves if leaf.kind not in SCORED_KINDS],
+        bonus_cap=bonus_cap,
+        penalty_cap=penalty_cap,
+    )
 
-    field_points: dict[str, Decimal] = {}
-    field_max: dict[str, Decimal] = {}
-    for leaf in leaves:
-        field_points.setdefault(leaf.field, ZERO)
-        field_max.setdefault(leaf.field, ZERO)
+
+def result_from_totals(
+    fields: Sequence[str],
+    scored: Mapping[str, FieldTotal],
+    adjustments: Sequence[Leaf],
+    *,
+    bonus_cap: Decimal | None = None,
+    penalty_cap: Decimal | None = None,
+) -> UnitResult:
+    """A unit's result from its fields' scored totals (``scored_totals``, or the same sums made
+    in the database) and its bonus and penalty leaves (``adjustments``, in tree order), the
+    caps applied to those (``None``: the sum of their maxima). ``fields``: every field code that
+    has a leaf, in tree order (a field absent from ``scored`` has nothing applicable). Raises
+    ``NoApplicableLeaves`` when the maximum is 0."""
+    if bonus_cap is None:
+        bonus_cap = default_cap(adjustments, Kind.BONUS)
+    if penalty_cap is None:
+        penalty_cap = default_cap(adjustments, Kind.PENALTY)
+    bonus = _capped_contributions(adjustments, Kind.BONUS, bonus_cap)
+    penalty = _capped_contributions(adjustments, Kind.PENALTY, penalty_cap)
+
+    nothing = FieldTotal(ZERO, ZERO)
+    field_points = {code: scored.get(code, nothing).points for code in fields}
+    field_max = {code: scored.get(code, nothing).max_points for code in fields}
+    for leaf in adjustments:
         if leaf.not_applicable:
             continue
-        if leaf.kind in SCORED_KINDS:
-            field_points[leaf.field] += leaf.final
-            field_max[leaf.field] += leaf.max_points
-        elif leaf.kind == Kind.BONUS:
+        if leaf.kind == Kind.BONUS:
             field_points[leaf.field] += bonus[leaf.code]
         elif leaf.kind == Kind.PENALTY:
             field_points[leaf.field] -= penalty[leaf.code]
@@ -340,7 +379,7 @@ def unit_result(
     max_points = sum(field_max.values(), ZERO)
     if max_points <= 0:
         raise NoApplicableLeaves("every scored leaf is not applicable to this unit")
-    fields = tuple(
+    fields_out = tuple(
         FieldResult(
             code=code,
             points=quantize(field_points[code]),
@@ -353,7 +392,7 @@ def unit_result(
         points=quantize(points),
         max_points=quantize(max_points),
         index=index_of(points, max_points),
-        fields=fields,
+        fields=fields_out,
     )
 
 
