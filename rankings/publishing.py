@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from operations.bulk import insert_rows
+from operations.bulk import insert_rows, new_row_values
 from scoring import calculation
 from scoring.errors import Refused
 from scoring.models import (
@@ -333,29 +333,30 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
         )
         for position, c in enumerate(results.criteria, start=1)
     )
-    rows = PublishedResult.objects.bulk_create(
-        PublishedResult(
-            publication=publication,
-            unit_id=row.unit.pk,
-            unit_code=row.unit.code,
-            unit_name=row.unit.name,
-            position=position,
-            rank=row.rank,
-            points=row.result.points,
-            max_points=row.result.max_points,
-            index=row.result.index,
-            band_code=row.band.code if row.band else "",
-            band_label=row.band.label if row.band else "",
+    # Thousands of rows at national scale: below the ORM (operations.bulk), like the fields.
+    rows = [
+        {
+            "publication_id": publication.pk,
+            "unit_id": row.unit.pk,
+            "unit_code": row.unit.code,
+            "unit_name": row.unit.name,
+            "position": position,
+            "rank": row.rank,
+            "points": row.result.points,
+            "max_points": row.result.max_points,
+            "index": row.result.index,
+            "band_code": row.band.code if row.band else "",
+            "band_label": row.band.label if row.band else "",
             **_compared(row.result.index, previous[row.unit.pk]),
-        )
+        }
         for position, row in enumerate(results.rows, start=1)
-    )
-    if not all(r.pk for r in rows):  # backends without RETURNING on bulk insert
-        rows = list(publication.results.order_by("position"))
+    ]
+    _insert(PublishedResult, rows)
+    result_ids = dict(publication.results.values_list("unit_id", "pk"))
     titles = {f.code: f.title for f in fields}
     field_rows = [
-        (published.pk, field.code, titles[field.code], position, *_field_values(field))
-        for published, row in zip(rows, results.rows, strict=True)
+        (result_ids[row.unit.pk], field.code, titles[field.code], position, *_field_values(field))
+        for row in results.rows
         for position, field in enumerate(row.result.fields, start=1)
     ]
     # Tens of thousands of rows at national scale: below the ORM (operations.bulk).
@@ -364,29 +365,24 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
         ["result_id", "code", "title", "position", "points", "max_points", "index"],
         field_rows,
     )
-    leaves_json = _freeze_leaves(
-        publication,
-        criteria_set,
-        leaves,
-        results.rows,
-        {published.unit_id: published.pk for published in rows},
-    )
-    sipas_rows = PublishedSipas.objects.bulk_create(
-        PublishedSipas(
-            publication=publication,
-            unit_id=row.unit.pk,
-            unit_code=row.unit.code,
-            unit_name=row.unit.name,
-            position=position,
-            rank=row.rank,
-            index=row.index,
+    leaves_json = _freeze_leaves(publication, criteria_set, leaves, results.rows, result_ids)
+    sipas_rows = [
+        {
+            "publication_id": publication.pk,
+            "unit_id": row.unit.pk,
+            "unit_code": row.unit.code,
+            "unit_name": row.unit.name,
+            "position": position,
+            "rank": row.rank,
+            "index": row.index,
             **_compared(row.index, sipas_previous[row.unit.pk]),
             **row.elements,
-        )
+        }
         for position, row in enumerate(sipas, start=1)
-    )
+    ]
+    _insert(PublishedSipas, sipas_rows)
     # The payload from what was written (publication_payload reads the same back).
-    codes = {published.pk: published.unit_code for published in rows}
+    codes = {result_ids[row.unit.pk]: row.unit.code for row in results.rows}
     payload = {
         "year": publication.year,
         "group": publication.group_code,
@@ -397,13 +393,20 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
         ],
         "criteria": [_criterion_values(c) for c in criteria],
         "results": [
-            (r.unit_code, r.rank, r.points, r.max_points, r.index, r.band_code, r.change)
+            tuple(r[name] for name in ("unit_code", "rank", "points", "max_points", "index"))
+            + (r["band_code"], r["change"])
             for r in rows
         ],
         "fields": [(codes[row[0]], row[1], *row[4:]) for row in field_rows],
         "leaves": _leaf_payload(publication) if leaves_json is None else [],
         "sipas": [
-            (r.unit_code, r.rank, r.index, *(getattr(r, name) for name in SIPAS_ELEMENTS), r.change)
+            (
+                r["unit_code"],
+                r["rank"],
+                r["index"],
+                *(r[name] for name in SIPAS_ELEMENTS),
+                r["change"],
+            )
             for r in sipas_rows
         ],
         "baseline_version": publication.baseline_version,
@@ -415,8 +418,31 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
     return publication
 
 
-def _comparison_values(row) -> list:
-    return [row.unit_code, row.previous_index, row.change_basis, row.compared_with]
+def _comparison_values(row: dict) -> list:
+    return [row["unit_code"], row["previous_index"], row["change_basis"], row["compared_with"]]
+
+
+def _insert(model, rows: list[dict]) -> None:
+    """Insert rows given as column → value (a JSON column as its list), the model's defaults
+    for the rest, below the ORM (``operations.bulk.insert_rows``)."""
+    if not rows:
+        return
+    template = new_row_values(model, rows[0], timezone.now())
+    columns = list(template)
+    json_columns = {
+        f.attname for f in model._meta.concrete_fields if f.get_internal_type() == "JSONField"
+    }
+    insert_rows(
+        model,
+        columns,
+        [
+            tuple(
+                json.dumps(value) if name in json_columns else value
+                for name, value in ({**template, **row}).items()
+            )
+            for row in rows
+        ],
+    )
 
 
 def _field_values(field) -> tuple:
@@ -512,6 +538,10 @@ def _freeze_leaves(publication, criteria_set, leaves, rows, result_ids) -> str |
     names = ", ".join(quote(c) for c in columns)
     with connection.cursor() as cursor:
         if postgres:
+            # Sort the 300,000 rows of the checksum's text in memory, and plan without JIT
+            # (estimates of rows written in this transaction are too low to judge it by).
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL jit = off")
             cursor.execute(
                 f"WITH src AS MATERIALIZED ({source}), "
                 f"ins AS (INSERT INTO {target} ({names}) SELECT {names} FROM src RETURNING 1) "

@@ -15,7 +15,16 @@ from django.db import connection
 
 from . import calculation
 from .calculation import ZERO
-from .models import Assessment, CriteriaSet, Criterion, Round, Score, SipasResult, Unit
+from .models import (
+    SIPAS_ELEMENTS,
+    Assessment,
+    CriteriaSet,
+    Criterion,
+    Round,
+    Score,
+    SipasResult,
+    Unit,
+)
 
 
 class ScoreValues(NamedTuple):
@@ -352,17 +361,24 @@ class SipasRow:
 
 
 def sipas_results(round_obj: Round, group_id: int) -> list[SipasRow]:
-    """SIPAS indices of a group in a year, ranked like the PAR Index."""
-    found = list(
-        SipasResult.objects.filter(round=round_obj, group_id=group_id).select_related("unit")
-    )
-    indices = {s.unit_id: s.sipas_index() for s in found}
+    """SIPAS indices of a group in a year, ranked like the PAR Index (read as plain values)."""
+    found = []
+    for unit_id, code, name, index, *elements in SipasResult.objects.filter(
+        round=round_obj, group_id=group_id
+    ).values_list("unit_id", "unit__code", "unit__name", "index", *SIPAS_ELEMENTS):
+        values = dict(zip(SIPAS_ELEMENTS, elements, strict=True))
+        # The stored exact index (from questionnaires), else the mean of the five elements.
+        found.append(
+            (
+                UnitRef(unit_id, code, name),
+                values,
+                index if index is not None else calculation.sipas_index(values),
+            )
+        )
     ranks = {
         r.key: r.rank
-        for r in calculation.rank((str(s.unit_id), s.unit.name, indices[s.unit_id]) for s in found)
+        for r in calculation.rank((str(unit.pk), unit.name, index) for unit, _v, index in found)
     }
-    rows = [
-        SipasRow(s.unit, s.elements(), indices[s.unit_id], ranks[str(s.unit_id)]) for s in found
-    ]
+    rows = [SipasRow(unit, values, index, ranks[str(unit.pk)]) for unit, values, index in found]
     rows.sort(key=lambda row: (row.rank, calculation.name_sort_key(row.unit.name)))
     return rows
