@@ -1,6 +1,6 @@
-"""Django's per-process memory cache, bounded in bytes as well as in entries.
+"""The caches of public answers: files shared by the workers (the default), or memory per process.
 
-Used when no shared cache (``CACHE_URL``) is configured. Django's ``LocMemCache`` bounds only the
+``BoundedMemoryCache`` (``CACHE_BACKEND=memory``, the tests): Django's ``LocMemCache`` bounds only the
 number of entries (``MAX_ENTRIES``); a public answer can weigh megabytes (a national ranking in
 JSON is about 5 MB), so entries alone do not bound a worker's memory. Here ``MAX_BYTES`` does:
 the least recently used entries are dropped until the pickled values fit, and a value larger
@@ -10,6 +10,7 @@ than the whole bound is not kept at all.
 from __future__ import annotations
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
 
 
@@ -29,3 +30,25 @@ class BoundedMemoryCache(LocMemCache):
             oldest, dropped = self._cache.popitem()  # the end holds the least recently used
             self._expire_info.pop(oldest, None)
             total -= len(dropped)
+
+
+class SharedFileCache(FileBasedCache):
+    """Django's file cache, shared by every worker of a server and kept across restarts, that
+    counts its files only every ``CHECK_EVERY`` writes of a process.
+
+    Django's own lists the whole directory on every write to know whether to cull: after a
+    publication the prebuild writes thousands of copies into a directory of thousands. Between
+    two counts the directory may exceed ``MAX_ENTRIES`` by at most ``CHECK_EVERY`` entries per
+    process."""
+
+    CHECK_EVERY = 200
+
+    def __init__(self, dir, params):
+        super().__init__(dir, params)
+        self._writes = 0
+
+    def _cull(self):
+        self._writes += 1
+        if self._writes % self.CHECK_EVERY != 1:
+            return
+        super()._cull()

@@ -14,8 +14,12 @@ Environment variables:
 - ``DATABASE_URL``: e.g. ``postgres://user@host:5432/cchc``; defaults to the SQLite file
   ``db.sqlite3`` in the project folder, so a fresh clone runs with no database server.
 - ``MEDIA_ROOT``: where evidence files are stored (default ``media/`` in the project folder).
-- ``CACHE_URL``: ``redis://host:6379/0`` for a shared cache (default: memory of each process,
-  at most ``CACHE_MAX_MB`` megabytes, 64 by default).
+- ``CACHE_URL``: ``redis://host:6379/0`` for the cache of public answers (default: files in
+  ``CACHE_DIR``, ``var/cache`` of the project, at most ``CACHE_MAX_ENTRIES`` copies; both are
+  shared by every worker and kept across restarts). ``CACHE_BACKEND=memory``: a cache per
+  process instead, at most ``CACHE_MAX_MB`` megabytes (64 by default).
+- ``PREBUILD``: ``process`` (default), ``inline`` or ``off``: how public answers are built into
+  the cache after a publication is committed (``manage.py prebuild``).
 - ``S3_BUCKET`` (+ ``S3_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``): keep
   evidence files in S3-compatible object storage (needs ``pip install .[s3]``).
 - ``SECURE_SSL_REDIRECT``: ``0`` behind a proxy that already redirects, or on loopback tests.
@@ -179,26 +183,53 @@ if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["cchc.routers.PublicReadsToReplica"]
 
-# Seconds a public page is served from a quick copy before its publication is checked again
-# (publishing refreshes every copy at once when the cache is shared, e.g. Redis).
+# Seconds a public page is served from a quick copy before its publication is checked again,
+# when each process has its own cache (CACHE_BACKEND=memory). A shared cache (files or Redis)
+# keeps every copy until the next publication, which refreshes them at once for every worker.
+# 0 turns quick copies off.
 PUBLIC_PAGE_SECONDS = env_int("PUBLIC_PAGE_SECONDS", 10)
 
-# The cache of public pages and answers. Redis (CACHE_URL) is bounded by its own maxmemory
-# (docs/deployment.md); the per-process default by CACHE_MAX_MB in each worker.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": os.environ["CACHE_URL"],
+# The cache of public pages and answers, shared by every worker and kept across restarts:
+# Redis with CACHE_URL (bounded by its own maxmemory, docs/deployment.md), else files in
+# CACHE_DIR (at most CACHE_MAX_ENTRIES copies). CACHE_BACKEND=memory keeps a copy per process
+# instead (at most CACHE_MAX_MB megabytes each): the tests use it.
+CACHE_DIR = Path(os.environ.get("CACHE_DIR") or BASE_DIR / "var" / "cache")
+if os.environ.get("CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["CACHE_URL"],
+        }
     }
-    if os.environ.get("CACHE_URL")
-    else {
-        "BACKEND": "cchc.cache.BoundedMemoryCache",
-        "OPTIONS": {
-            "MAX_ENTRIES": 1000,
-            "MAX_BYTES": env_int("CACHE_MAX_MB", 64, minimum=1) * 1024 * 1024,
-        },
+elif os.environ.get("CACHE_BACKEND", "files") == "memory":
+    CACHES = {
+        "default": {
+            "BACKEND": "cchc.cache.BoundedMemoryCache",
+            "OPTIONS": {
+                "MAX_ENTRIES": 1000,
+                "MAX_BYTES": env_int("CACHE_MAX_MB", 64, minimum=1) * 1024 * 1024,
+            },
+        }
     }
-}
+elif os.environ.get("CACHE_BACKEND", "files") == "files":
+    CACHES = {
+        "default": {
+            "BACKEND": "cchc.cache.SharedFileCache",
+            "LOCATION": str(CACHE_DIR),
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 50_000, minimum=100)},
+        }
+    }
+else:
+    raise ImproperlyConfigured(
+        f"CACHE_BACKEND={os.environ['CACHE_BACKEND']!r} is neither 'files' nor 'memory'"
+    )
+
+# After a publication (or a decision) is committed, build its public answers into the cache:
+# "process" in a separate `manage.py prebuild` process, "inline" in the publishing process,
+# "off" not at all (the first reader of each page builds it).
+PREBUILD = os.environ.get("PREBUILD", "process")
+if PREBUILD not in ("process", "inline", "off"):
+    raise ImproperlyConfigured(f"PREBUILD={PREBUILD!r} is not one of process, inline, off")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

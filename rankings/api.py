@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -135,25 +134,61 @@ def rankings(request, year: int, group: str):
     return conditional(request, [publication], lambda: _rankings(publication), OPEN)
 
 
+RESULT_VALUES = (
+    "pk",
+    "rank",
+    "unit_code",
+    "unit_name",
+    "points",
+    "max_points",
+    "index",
+    "band_code",
+    "band_label",
+    "change",
+    "previous_index",
+    "change_basis",
+    "compared_with",
+)
+
+
 def _rankings(publication: Publication) -> JsonResponse:
-    results = publication.results.order_by("position").prefetch_related(
-        Prefetch("fields", queryset=PublishedField.objects.order_by("position"))
-    )
-    return _json(
-        {
-            **_header(publication),
-            "results": [
-                {
-                    "rank": result.rank,
-                    "unit": result.unit_code,
-                    "name": result.unit_name,
-                    **_scores(result),
-                    "fields": [_field(field) for field in result.fields.all()],
-                }
-                for result in results
-            ],
-        }
-    )
+    """The whole table as plain values, two queries for 3,300 units and their 30,000 fields:
+    no model object per row or field."""
+    fields: dict[int, list[dict]] = {}
+    for result_id, code, title, points, max_points, index in (
+        PublishedField.objects.filter(result__publication=publication)
+        .order_by("result_id", "position")
+        .values_list("result_id", "code", "title", "points", "max_points", "index")
+    ):
+        fields.setdefault(result_id, []).append(
+            {
+                "code": code,
+                "title": title,
+                "points": money(points),
+                "max_points": money(max_points),
+                "index": money(index),
+            }
+        )
+    rows = []
+    for row in publication.results.order_by("position").values(*RESULT_VALUES):
+        rows.append(
+            {
+                "rank": row["rank"],
+                "unit": row["unit_code"],
+                "name": row["unit_name"],
+                "points": money(row["points"]),
+                "max_points": money(row["max_points"]),
+                "index": money(row["index"]),
+                "band": row["band_code"],
+                "band_label": row["band_label"],
+                "change": money(row["change"]),
+                "previous_index": money(row["previous_index"]),
+                "change_basis": row["change_basis"] or None,
+                "compared_with": list(row["compared_with"]),
+                "fields": fields.get(row["pk"], []),
+            }
+        )
+    return _json({**_header(publication), "results": rows})
 
 
 @require_safe

@@ -29,17 +29,20 @@ publication, so recording one changes every key.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
+import secrets
 from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.template.loader import render_to_string
 from django.utils import translation
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date, parse_http_date
 from django.utils.translation import gettext as _
 
@@ -191,11 +194,25 @@ GENERATION_KEY = "cchc:generation"
 
 
 def new_generation() -> None:
-    """Forget every quick copy: called when a publication is committed."""
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:
-        cache.set(GENERATION_KEY, 1, None)
+    """Forget every quick copy: called when a publication or a decision is committed. The
+    generation is a random token, not a counter, so a cache that lost it (evicted, flushed)
+    can never fall back on an earlier generation's copies."""
+    cache.set(GENERATION_KEY, secrets.token_hex(8), None)
+
+
+def generation() -> str:
+    """The current generation of quick copies (one cache read)."""
+    token = cache.get(GENERATION_KEY)
+    if token is None:
+        cache.add(GENERATION_KEY, secrets.token_hex(8), None)
+        token = cache.get(GENERATION_KEY, "")
+    return str(token)
+
+
+def shared_cache() -> bool:
+    """Every worker reads the same cache (files or Redis), so a new generation reaches them
+    all at once: quick copies may then live until the next publication."""
+    return not isinstance(cache, LocMemCache)
 
 
 def bad_request(request, message: str, *, json: bool = False):
@@ -227,7 +244,7 @@ def published_page(*parameters: str, json: bool = False):
             try:
                 request.GET = clean_query(request.GET, parameters)
                 request.META["QUERY_STRING"] = request.GET.urlencode()
-                return _quick(view, request, *args, **kwargs)
+                return _quick(view, request, *args, any_language=json, **kwargs)
             except BadQuery as error:
                 return bad_request(request, str(error), json=json)
 
@@ -236,32 +253,64 @@ def published_page(*parameters: str, json: bool = False):
     return decorator
 
 
-def _quick(view, request, *args, **kwargs):
-    seconds = settings.PUBLIC_PAGE_SECONDS
-    if request.method not in ("GET", "HEAD") or not seconds or not shareable(request):
-        return view(request, *args, **kwargs)
-    generation = cache.get(GENERATION_KEY, 0)
+# Answers worth compressing (the API's national ranking is 5 MB of JSON, 250 kB gzipped);
+# images, spreadsheets and documents are compressed already.
+COMPRESSED_TYPES = ("text/", "application/json", "image/svg+xml")
+COMPRESS_FROM = 1024  # bytes
+
+
+def quick_key(request, *, any_language: bool = False) -> str:
+    """The key of a public answer's quick copy: the generation (the publications as they now
+    stand), the path, the cleaned query (the documented parameters only: ``published_page``)
+    and the language, unless the answer is the same in every language (the JSON API);
+    nothing else of the request."""
     digest = hashlib.sha256(
         "\0".join(
             (
                 request.path,
                 request.GET.urlencode(),
-                translation.get_language() or "",
-                str(generation),
+                "" if any_language else translation.get_language() or "",
+                generation(),
             )
         ).encode()
     ).hexdigest()
-    key = f"cchc:quick:{digest}"
+    return f"cchc:quick2:{digest}"
+
+
+def _accepts_gzip(request) -> bool:
+    return "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "").lower()
+
+
+def _serve(request, etag, last_modified, content, gzipped, headers):
+    """A response from a stored copy: gzip as stored to a reader who accepts it (its own
+    ETag), else the bytes as built; 304 when the reader has that representation."""
+    send_gzip = gzipped and _accepts_gzip(request)
+    if send_gzip:
+        etag = etag[:-1] + '-gzip"'
+    not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if not_modified is not None:
+        response = not_modified
+    else:
+        response = HttpResponse(content if send_gzip or not gzipped else gzip.decompress(content))
+        if send_gzip:
+            response["Content-Encoding"] = "gzip"
+    for name, value in headers.items():
+        if not_modified is None or name != "Content-Type":
+            response[name] = value
+    _label(response, etag, last_modified, {})
+    if gzipped:
+        patch_vary_headers(response, ["Accept-Encoding"])
+    return response
+
+
+def _quick(view, request, *args, any_language: bool = False, **kwargs):
+    seconds = settings.PUBLIC_PAGE_SECONDS
+    if request.method not in ("GET", "HEAD") or not seconds or not shareable(request):
+        return view(request, *args, **kwargs)
+    key = quick_key(request, any_language=any_language)
     stored = cache.get(key)
     if stored is not None:
-        etag, last_modified, content, headers = stored
-        not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
-        response = not_modified if not_modified is not None else HttpResponse(content)
-        for name, value in headers.items():
-            if not_modified is None or name != "Content-Type":
-                response[name] = value
-        _label(response, etag, last_modified, {})
-        return response
+        return _serve(request, *stored)
     response = view(request, *args, **kwargs)
     if response.status_code == 200 and response.has_header("ETag") and not response.streaming:
         headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
@@ -270,5 +319,13 @@ def _quick(view, request, *args, **kwargs):
             if response.has_header("Last-Modified")
             else None
         )
-        cache.set(key, (response["ETag"], last_modified, response.content, headers), seconds)
+        content = response.content
+        compress = len(content) >= COMPRESS_FROM and response.get("Content-Type", "").startswith(
+            COMPRESSED_TYPES
+        )
+        if compress:
+            content = gzip.compress(content, compresslevel=6, mtime=0)
+        stored = (response["ETag"], last_modified, content, compress, headers)
+        cache.set(key, stored, CACHE_SECONDS if shared_cache() else seconds)
+        return _serve(request, *stored)
     return response

@@ -38,6 +38,7 @@ from .models import (
     PublishedSipas,
     leaf_rows,
 )
+from .prebuild import after_commit as prebuild_after_commit
 
 # A round set up from imported history (no workflow) or closed (final) is published.
 PUBLISHABLE_STAGES = (Stage.SETUP, Stage.FINAL)
@@ -206,6 +207,7 @@ def publish(
         # between the two could have copied the previous version).
         new_generation()
         transaction.on_commit(new_generation)
+        transaction.on_commit(prebuild_after_commit)
         if decision:
             _record(year, decision)
         return _write(results, criteria_set, latest, reason, published_at or timezone.now(), user)
@@ -253,6 +255,7 @@ def record_decision(
         decision = _record(year, values)
         new_generation()
         transaction.on_commit(new_generation)
+        transaction.on_commit(prebuild_after_commit)
     return decision
 
 

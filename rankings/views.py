@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.core.cache import cache
 from django.core.paginator import EmptyPage, PageNotAnInteger
-from django.db.models import Count, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Window
+from django.db.models.functions import Rank
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -65,6 +67,31 @@ def _movers(rows, *, rising: bool) -> list:
     return moved[:MOVERS]
 
 
+def _shown_results(publications) -> list:
+    """The results the home page shows, in one query: per publication its first three and its
+    last unit, and every unit ranked among the ``MOVERS`` largest rises or falls (ties
+    included: ``_movers`` then orders them by name and keeps ``MOVERS``)."""
+    by_publication = [F("publication")]
+    return list(
+        PublishedResult.objects.filter(publication__in=publications)
+        .annotate(
+            rise=Window(
+                Rank(), partition_by=by_publication, order_by=F("change").desc(nulls_last=True)
+            ),
+            fall=Window(
+                Rank(), partition_by=by_publication, order_by=F("change").asc(nulls_last=True)
+            ),
+        )
+        .filter(
+            Q(position__lte=3)
+            | Q(position=F("publication__unit_count"))
+            | Q(rise__lte=MOVERS, change__gt=0)
+            | Q(fall__lte=MOVERS, change__lt=0)
+        )
+        .order_by("publication", "position")
+    )
+
+
 @published_page("year")
 def home(request):
     """The latest published year (or ``?year=``): per group, band counts, average and its
@@ -81,25 +108,38 @@ def home(request):
 
     def build():
         previous = {p.group_code: p for p in navigation if year and p.year == year - 1}
-        results = defaultdict(list)
-        for result in PublishedResult.objects.filter(publication__in=current).order_by(
-            "publication", "position"
-        ):
-            results[result.publication_id].append(result)
+        # Only what the page shows: the band counts (counted by the database), and per group
+        # its top three, its last unit and the candidates for the biggest rises and falls
+        # (every unit tied with the last one shown), not its thousands of results.
+        shown = defaultdict(list)
+        for result in _shown_results(current):
+            shown[result.publication_id].append(result)
+        counted = defaultdict(dict)
         bands = defaultdict(list)
-        for band in PublishedBand.objects.filter(publication__in=current):
+        units_in_band = (
+            PublishedResult.objects.filter(
+                publication=OuterRef("publication"), band_code=OuterRef("code")
+            )
+            .order_by()
+            .values("publication")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        for band in PublishedBand.objects.filter(publication__in=current).annotate(
+            units=Subquery(units_in_band)
+        ):
             bands[band.publication_id].append(band)
+            counted[band.publication_id][band.code] = band.units or 0
         sipas = defaultdict(list)
-        for row in PublishedSipas.objects.filter(publication__in=current).order_by(
+        for row in PublishedSipas.objects.filter(publication__in=current, position__lte=3).order_by(
             "publication", "position"
         ):
             sipas[row.publication_id].append(row)
         groups = []
         for publication in current:
-            rows = results[publication.pk]
-            counts = defaultdict(int)
-            for row in rows:
-                counts[row.band_code] += 1
+            rows = shown[publication.pk]
+            counts = counted[publication.pk]
+            last = publication.unit_count
             ordered = sorted(bands[publication.pk], key=lambda b: -b.min_index)
             strip = [(b.label, b.code, i, counts.get(b.code, 0)) for i, b in enumerate(ordered)]
             before = previous.get(publication.group_code)
@@ -118,10 +158,12 @@ def home(request):
                     "average_change": calculation.change(
                         publication.average_index, before.average_index if before else None
                     ),
-                    "top": rows[:3],
+                    "top": [row for row in rows if row.position <= 3],
                     "improved": _movers(rows, rising=True),
                     "falls": _movers(rows, rising=False),
-                    "bottom": rows[-1] if len(rows) > 3 else None,
+                    "bottom": next((r for r in rows if r.position == last), None)
+                    if last > 3
+                    else None,
                     "sipas_top": sipas[publication.pk][:3],
                     "sipas_change": calculation.change(
                         publication.sipas_average, before.sipas_average
@@ -339,16 +381,22 @@ def sipas(request, year: int, group: str):
 
 
 def field_averages(publication: Publication) -> dict[str, object]:
-    """Field code → the group's average field index in that publication (one query)."""
-    return {
-        code: calculation.average_of_total(total, count)
-        for code, total, count in PublishedField.objects.filter(
-            result__publication=publication, index__isnull=False
-        )
-        .values_list("code")
-        .annotate(total=Sum("index"), count=Count("index"))
-        .values_list("code", "total", "count")
-    }
+    """Field code → the group's average field index in that publication: one query over the
+    group's 30,000 fields, then kept in the cache under the publication's checksum (a
+    publication never changes), since every unit page of the group shows it."""
+
+    def averages():
+        return {
+            code: calculation.average_of_total(total, count)
+            for code, total, count in PublishedField.objects.filter(
+                result__publication=publication, index__isnull=False
+            )
+            .values_list("code")
+            .annotate(total=Sum("index"), count=Count("index"))
+            .values_list("code", "total", "count")
+        }
+
+    return cache.get_or_set(f"cchc:averages:{publication.pk}:{publication.checksum}", averages)
 
 
 def _lineage(unit: Unit, latest, first_year: int) -> dict:

@@ -4,5 +4,9 @@ unless the environment says otherwise, so that a bare ``pytest`` works from a fr
 import os
 
 os.environ.setdefault("DEBUG", "1")
+# Each test process its own cache (pytest-xdist runs several against different databases), and
+# no prebuilding after a publication unless a test asks for it.
+os.environ.setdefault("CACHE_BACKEND", "memory")
+os.environ.setdefault("PREBUILD", "off")
 
 from cchc.settings import *  # noqa: E402, F403

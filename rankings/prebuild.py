@@ -1,0 +1,137 @@
+"""Building the public answers of the current publications into the cache, right after a
+publication (or a year's decision) is committed, so that its first readers are served a copy.
+
+Each answer is requested through Django's own request handling (the test client, in-process,
+no network), anonymous, in each language, exactly as a reader would ask for it: the stored copy
+is the one ``caching.published_page`` serves (the same key, compressed the same way). What is
+built, most read first: the home page, the list of units, the API's index; per current
+publication its ranking page and API, SIPAS page and API, methodology, versions, field
+rankings, the table's CSV and XLSX, the year's open data and decision documents; then every
+published unit's page and API answer. Pages that depend on what a reader asks (another sort,
+page or band of a ranking, a search, a comparison) are built by their first reader.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+logger = logging.getLogger(__name__)
+
+
+def _urls() -> Iterator[str]:
+    from .models import Publication, PublishedCriterion, PublishedResult
+
+    yield reverse("rankings:home")
+    yield reverse("units")
+    yield reverse("api:index")
+    current = list(Publication.objects.latest_versions().order_by("-year", "group__order"))
+    for publication in current:
+        args = [publication.year, publication.group_code]
+        yield reverse("rankings:ranking", args=args)
+        yield reverse("api:rankings", args=args)
+        if publication.sipas_average is not None:
+            yield reverse("rankings:sipas", args=args)
+            yield reverse("api:sipas", args=args)
+        yield reverse("rankings:methodology", args=args)
+        yield reverse("rankings:versions", args=args)
+        for code in PublishedCriterion.objects.filter(
+            publication=publication, parent_code=""
+        ).values_list("code", flat=True):
+            yield reverse("field_ranking", args=[*args, code])
+        yield reverse("rankings:ranking", args=args) + "?_export=csv"
+        yield reverse("rankings:ranking", args=args) + "?_export=xlsx"
+    for year in sorted({p.year for p in current}, reverse=True):
+        yield reverse("rankings:open_data", args=[year])
+        yield reverse("official:decision_pdf", args=[year])
+        yield reverse("official:decision_docx", args=[year])
+    units = (
+        PublishedResult.objects.filter(publication__in=current)
+        .order_by("unit_code")
+        .values_list("unit_code", flat=True)
+        .distinct()
+    )
+    for code in units.iterator(chunk_size=2000):
+        yield reverse("rankings:unit", args=[code])
+        yield reverse("api:unit", args=[code])
+
+
+LOCK_KEY = "cchc:prebuild:running"
+AGAIN_KEY = "cchc:prebuild:again"
+
+
+def prebuild(progress: Callable[[str], None] | None = None) -> dict:
+    """Request every prebuilt answer in every language; returns counts and the time taken.
+    An answer that is not 200 is logged and skipped (the page shows its own error to readers).
+
+    One prebuild at a time per cache: one asked for while another runs (publications in quick
+    succession) makes the running one start over once it is done, with the newest
+    publications, instead of running beside it."""
+    if not cache.add(LOCK_KEY, 1, 3600):
+        cache.set(AGAIN_KEY, 1, 3600)
+        return {"built": 0, "failed": 0, "seconds": 0, "deferred": True}
+    try:
+        totals = {"built": 0, "failed": 0, "seconds": 0.0, "deferred": False}
+        while True:
+            cache.delete(AGAIN_KEY)
+            done = _build_all(progress)
+            for name in ("built", "failed", "seconds"):
+                totals[name] += done[name]
+            if not cache.get(AGAIN_KEY):
+                return totals
+    finally:
+        cache.delete(LOCK_KEY)
+
+
+def _build_all(progress) -> dict:
+    host = next((h for h in settings.ALLOWED_HOSTS if h and "*" not in h), "localhost")
+    host = host.lstrip(".")
+    started = time.perf_counter()
+    built = failed = 0
+    clients = [
+        Client(
+            HTTP_HOST=host,
+            HTTP_ACCEPT_LANGUAGE=code,
+            HTTP_ACCEPT_ENCODING="gzip",
+            secure=settings.SECURE_SSL_REDIRECT,
+        )
+        for code, _name in settings.LANGUAGES
+    ]
+    for count, url in enumerate(_urls(), start=1):
+        for client in clients:
+            response = client.get(url)
+            if response.status_code == 200:
+                built += 1
+            else:
+                failed += 1
+                logger.warning("prebuild: %s answered %s", url, response.status_code)
+        if progress and count % 500 == 0:
+            progress(f"{count} addresses")
+    return {"built": built, "failed": failed, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def after_commit() -> None:
+    """What a committed publication or decision sets off (``settings.PREBUILD``): a separate
+    ``manage.py prebuild`` process that outlives the request or command (``process``), the
+    build in this process (``inline``), or nothing (``off``)."""
+    mode = settings.PREBUILD
+    if mode == "inline":
+        prebuild()
+    elif mode == "process":
+        manage = Path(settings.BASE_DIR) / "manage.py"
+        subprocess.Popen(  # noqa: S603 (our own command, no shell)
+            [sys.executable, str(manage), "prebuild"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
