@@ -63,6 +63,8 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
         ("DEBUG", "maybe", "DEBUG='maybe'"),
         ("PUBLIC_PAGE_SECONDS", "ten", "PUBLIC_PAGE_SECONDS='ten' is not a whole number"),
         ("AXES_FAILURE_LIMIT", "0", "AXES_FAILURE_LIMIT=0 is below 1"),
+        ("CACHE_BACKEND", "redis", "CACHE_BACKEND='redis' is neither 'files' nor 'memory'"),
+        ("PREBUILD", "yes", "PREBUILD='yes' is not one of process, inline, off"),
     ],
 )
 def test_a_mistyped_setting_stops_the_start_instead_of_meaning_off(

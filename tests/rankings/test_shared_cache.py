@@ -1,0 +1,153 @@
+"""Public answers prebuilt and shared (issue 14): a copy per publication and documented
+parameters only, kept in a cache every worker reads and that survives restarts, compressed when
+large, built right after a publication is committed."""
+
+import gzip
+
+import pytest
+from django.core.cache import cache
+from django.test import override_settings
+
+from cchc.cache import SharedFileCache
+from rankings import caching, prebuild
+from tests.factories import load_small_province
+
+pytestmark = pytest.mark.django_db
+
+RANKING = "/rankings/2023/departments/"
+API = "/api/v1/rankings/2023/departments/"
+
+
+@pytest.fixture
+def published(run, write):
+    cache.clear()
+    load_small_province(run, write)
+
+
+def entries() -> int:
+    return len(cache._cache)  # the tests' per-process memory cache
+
+
+@pytest.mark.parametrize("url", [RANKING, API, "/", "/units/so-a/", "/sipas/2023/departments/"])
+def test_an_unknown_query_parameter_gets_the_same_copy_with_zero_queries(
+    client, published, django_assert_num_queries, url
+):
+    first = client.get(url)
+    assert first.status_code == 200
+    stored = entries()
+    for query in ("?utm_source=zalo", "?x=1&y=%ff&fbclid=abc", "?sort=&page=", "?" + "z" * 500):
+        with django_assert_num_queries(0):
+            again = client.get(url + query)
+        assert again.status_code == 200
+        assert again.content == first.content and again["ETag"] == first["ETag"]
+    assert entries() == stored  # no new copy either
+
+
+def test_large_answers_are_sent_gzipped_to_readers_who_accept_it(client, published):
+    plain = client.get(API)
+    zipped = client.get(API, HTTP_ACCEPT_ENCODING="gzip, br")
+    assert zipped["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.content) == plain.content
+    assert "Accept-Encoding" in zipped["Vary"] and "Accept-Encoding" in plain["Vary"]
+    assert not plain.has_header("Content-Encoding")
+    assert zipped["ETag"] != plain["ETag"]  # two representations, two validators
+    again = client.get(API, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=zipped["ETag"])
+    assert again.status_code == 304
+    # A small answer is not worth it: sent as it is.
+    small = client.get("/api/v1/", HTTP_ACCEPT_ENCODING="gzip")
+    assert not small.has_header("Content-Encoding")
+
+
+def test_the_api_is_one_copy_for_every_language(client, published):
+    client.cookies["django_language"] = "vi"
+    client.get(API)
+    stored = entries()
+    client.cookies["django_language"] = "en"
+    english = client.get(API)
+    assert english.status_code == 200 and entries() == stored
+
+
+def test_a_lost_generation_never_brings_back_an_older_copy(client, published):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(RANKING)
+    old_key = caching.quick_key(_request())
+    cache.delete(caching.GENERATION_KEY)  # evicted, or a flushed Redis
+    assert caching.quick_key(_request()) != old_key  # a new token, never a counter from 0
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(RANKING).status_code == 200
+    assert len(queries) > 0  # checked against the publications again, not a blind copy
+
+
+def test_a_shared_cache_keeps_copies_until_the_next_publication(
+    client, published, tmp_path, monkeypatch, django_assert_num_queries
+):
+    kept = []
+    with override_settings(
+        CACHES={
+            "default": {
+                "BACKEND": "cchc.cache.SharedFileCache",
+                "LOCATION": str(tmp_path / "cache"),
+            }
+        },
+        PUBLIC_PAGE_SECONDS=10,
+    ):
+        assert caching.shared_cache()
+        original = SharedFileCache.set
+
+        def spy(self, key, value, timeout=None, *args, **kwargs):
+            if ":quick" in key:
+                kept.append(timeout)
+            return original(self, key, value, timeout, *args, **kwargs)
+
+        monkeypatch.setattr(SharedFileCache, "set", spy)
+        first = client.get(RANKING)
+        # Not PUBLIC_PAGE_SECONDS: every worker sees the next publication's new generation.
+        assert kept == [caching.CACHE_SECONDS]
+        # Another worker, or the same one restarted, reads the copy from the files.
+        other = SharedFileCache(str(tmp_path / "cache"), {})
+        assert any(
+            isinstance(value, tuple) and first.content in (value[2], gzip.decompress(value[2]))
+            for value in (other.get(key) for key in _keys(other))
+        )
+        with django_assert_num_queries(0):
+            assert client.get(RANKING).content == first.content
+
+
+def _request():
+    from django.test import RequestFactory
+
+    return RequestFactory().get(RANKING)
+
+
+def _keys(file_cache):
+    """The keys of a file cache cannot be listed; the quick key of the page is rebuilt."""
+    from django.utils import translation
+
+    with translation.override("vi"):
+        return [caching.quick_key(_request())]
+
+
+def test_a_publication_prebuilds_its_answers_for_its_first_readers(
+    client, run, write, django_assert_num_queries, django_capture_on_commit_callbacks, settings
+):
+    settings.PREBUILD = "inline"
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        load_small_province(run, write)
+    for url in (RANKING, API, "/", "/units/so-a/", "/methodology/2023/departments/"):
+        for language in ("vi", "en"):
+            client.cookies["django_language"] = language
+            with django_assert_num_queries(0):
+                assert client.get(url).status_code == 200, url
+
+
+def test_one_prebuild_at_a_time_the_second_asks_the_first_to_start_over(published):
+    cache.add(prebuild.LOCK_KEY, 1)
+    assert prebuild.prebuild()["deferred"]
+    assert cache.get(prebuild.AGAIN_KEY)
+    cache.delete(prebuild.LOCK_KEY)
+    done = prebuild.prebuild()
+    assert not done["deferred"] and done["built"] > 0 and done["failed"] == 0
+    assert cache.get(prebuild.LOCK_KEY) is None
