@@ -694,6 +694,11 @@ def restore_backup(path: Path) -> dict:
         for name in written:
             default_storage.delete(name)
         raise
+    # The public answers kept in a shared cache (files or Redis outlive the processes) were
+    # built from what the database held before: none of them may be served again.
+    from rankings.caching import new_generation
+
+    new_generation()
     return manifest
 
 

@@ -147,8 +147,15 @@ def test_a_backup_restored_into_an_empty_database_loses_nothing(installation, tm
     moved.pk = None
     moved.save()
 
+    from django.core.cache import cache
+
+    from rankings.caching import GENERATION_KEY
+
+    cache.set(GENERATION_KEY, "before-the-restore", None)
     outcome = run("restore", str(archive))
     assert outcome.status == 0, outcome.err
+    # Copies of public answers built before the restore are never served after it.
+    assert cache.get(GENERATION_KEY) != "before-the-restore"
     after = database_state(include_users=True)
     for label in before:
         assert after[label] == before[label], (label, set(after[label]) ^ set(before[label]))
