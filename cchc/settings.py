@@ -230,6 +230,8 @@ else:
 PREBUILD = os.environ.get("PREBUILD", "process")
 if PREBUILD not in ("process", "inline", "off"):
     raise ImproperlyConfigured(f"PREBUILD={PREBUILD!r} is not one of process, inline, off")
+# Processes the prebuild shares its work among (1: the other cores stay with the readers).
+PREBUILD_PROCESSES = env_int("PREBUILD_PROCESSES", 1, minimum=1)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

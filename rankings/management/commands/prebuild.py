@@ -10,8 +10,16 @@ class Command(BaseCommand):
         "publication by itself; see settings.PREBUILD)."
     )
 
-    def handle(self, *args, **options):
-        done = prebuild(progress=lambda line: self.stderr.write(line))
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="share the work among this many processes (default 1: leave cores to readers)",
+        )
+
+    def handle(self, *args, processes, **options):
+        done = prebuild(progress=lambda line: self.stderr.write(line), processes=max(1, processes))
         if done["deferred"]:
             self.stdout.write(_("another prebuild is running: it will start over when done"))
             return
