@@ -26,18 +26,61 @@ def check_db_name(name: str) -> str:
     return name
 
 
+def cache_dir_for(db: str) -> Path:
+    """The file cache of the processes run against ``db``: the benchmarks' own, so that a run
+    neither reads nor clears the copies of the working tree's ``var/cache`` (nor another
+    database's: the quick copies are keyed by path, not by database)."""
+    return OUT / "cache" / check_db_name(db)
+
+
 def env_for(db: str) -> dict[str, str]:
-    """The production-like environment (DEBUG unset) against the database ``db``."""
+    """The production-like environment (DEBUG unset) against the database ``db``, the file
+    cache in ``cache_dir_for(db)`` (``CACHE_DIR``; no ``CACHE_URL``, no ``CACHE_BACKEND``: the
+    settings' default backend)."""
     env = dict(os.environ)
-    env.pop("DEBUG", None)
+    for name in ("DEBUG", "CACHE_URL", "CACHE_BACKEND"):
+        env.pop(name, None)
     env.update(
         SECRET_KEY="bench",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="0",
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{check_db_name(db)}",
+        CACHE_DIR=str(cache_dir_for(db)),
         PYTHONUNBUFFERED="1",
     )
     return env
+
+
+def prebuild_processes(db: str) -> list[str]:
+    """Processes with ``prebuild`` in their command line working on ``db`` (their environment's
+    ``DATABASE_URL``; when it cannot be read, counted anyway): what the application starts after
+    a publication to build the public pages into the cache."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "prebuild" not in line or "bench/" in line:
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            environ = None
+        if environ is None or f"DATABASE_URL={env_for(db)['DATABASE_URL']}".encode() in environ:
+            found.append(f"{entry.name} {line[:120]}")
+    return found
+
+
+def wait_prebuild(db: str, max_wait: float = 600) -> dict:
+    """Wait (at most ``max_wait`` seconds) until no prebuild works on ``db``."""
+    started = time.monotonic()
+    seen = prebuild_processes(db)
+    while prebuild_processes(db) and time.monotonic() - started < max_wait:
+        time.sleep(0.5)
+    return {"prebuild_seen": len(seen), "prebuild_wait_s": round(time.monotonic() - started, 1)}
 
 
 def psql(sql: str, db: str = "postgres") -> str:

@@ -11,7 +11,10 @@ cache, and ``/health/live/`` 200 times, profiled together (``-cached-x200``, ``m
 For each profiled call it writes ``bench/out/profiles/<name>.prof`` (open it with ``python -m
 pstats`` or snakeviz) and ``<name>.txt``: the wall time, the SQL statements (count and time by
 kind and table, timed around ``cursor.execute``, so the database's share is visible) and the
-functions with most own time and most cumulative time. cProfile slows Python code down (about
+functions with most own time and most cumulative time. The SQL time counts every statement
+through ``cursor.execute``, every ``COPY`` (``copy_expert`` on psycopg2's cursor, which
+``operations/bulk.py`` calls below Django) and every ``COMMIT`` (the connection's commit), each
+timed around the call. cProfile slows Python code down (about
 1.5-2x here), so read the shares, not the absolute seconds; the timings of ``run_imports.py`` are
 the reference.
 
@@ -56,11 +59,22 @@ PROFILES = OUT / "profiles"
 _TABLE = re.compile(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
 
 
+_COPY_TABLE = re.compile(r'COPY\s+"?(\w+)"?', re.IGNORECASE)
+
+
 class SqlTimer:
-    """A ``connection.execute_wrapper``: statements and seconds by kind and table."""
+    """A ``connection.execute_wrapper``: statements and seconds by kind and table; COPY and
+    COMMIT, which do not pass through it, are added by ``timed_copy`` and ``timed_commit``."""
+
+    active: SqlTimer | None = None
 
     def __init__(self) -> None:
         self.by_key: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+
+    def add(self, key: str, seconds: float) -> None:
+        entry = self.by_key[key]
+        entry[0] += 1
+        entry[1] += seconds
 
     def __call__(self, execute, sql, params, many, context):
         started = time.perf_counter()
@@ -69,26 +83,75 @@ class SqlTimer:
         finally:
             match = _TABLE.search(sql)
             key = f"{sql.split(None, 1)[0].upper()} {match.group(1) if match else ''}".strip()
-            entry = self.by_key[key]
-            entry[0] += 1
-            entry[1] += time.perf_counter() - started
+            self.add(key, time.perf_counter() - started)
 
     def report(self) -> str:
         total_n = sum(n for n, _s in self.by_key.values())
         total_s = sum(s for _n, s in self.by_key.values())
-        lines = [f"SQL: {total_n} statements, {total_s:.2f} s in cursor.execute"]
+        lines = [f"SQL: {total_n} statements, {total_s:.2f} s in cursor.execute, COPY and COMMIT"]
         for key, (n, seconds) in sorted(self.by_key.items(), key=lambda kv: -kv[1][1])[:12]:
             lines.append(f"  {seconds:8.2f} s  {n:7d} x  {key}")
         return "\n".join(lines)
 
 
+def _timed_cursor_class(base):
+    """psycopg2's cursor with ``copy_expert`` timed into the active ``SqlTimer``."""
+
+    class TimedCopyCursor(base):
+        def copy_expert(self, sql, file, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return super().copy_expert(sql, file, *args, **kwargs)
+            finally:
+                if SqlTimer.active is not None:
+                    match = _COPY_TABLE.search(sql)
+                    key = f"COPY {match.group(1) if match else ''}".strip()
+                    SqlTimer.active.add(key, time.perf_counter() - started)
+
+    return TimedCopyCursor
+
+
+def _time_connection(wrapper) -> None:
+    """Time this Django connection's COPY (psycopg2's ``cursor_factory``) and COMMIT (its
+    ``_commit``): in this profiling process only."""
+    raw = wrapper.connection
+    if raw is not None and hasattr(raw, "cursor_factory"):
+        base = raw.cursor_factory
+        if not getattr(base, "_bench_timed", False):
+            timed = _timed_cursor_class(base)
+            timed._bench_timed = True
+            raw.cursor_factory = timed
+    if not getattr(wrapper, "_bench_commit_timed", False):
+        original = wrapper._commit
+
+        def timed_commit():
+            started = time.perf_counter()
+            try:
+                return original()
+            finally:
+                if SqlTimer.active is not None:
+                    SqlTimer.active.add("COMMIT", time.perf_counter() - started)
+
+        wrapper._commit = timed_commit
+        wrapper._bench_commit_timed = True
+
+
+def _on_connection(sender, connection, **kwargs) -> None:
+    _time_connection(connection)
+
+
 @contextmanager
 def profiled(name: str):
     """Profile the block; write ``<name>.prof`` and the summary ``<name>.txt``."""
-    from django.db import connection
+    from django.db import connection, connections
+    from django.db.backends.signals import connection_created
 
     PROFILES.mkdir(parents=True, exist_ok=True)
+    connection_created.connect(_on_connection, dispatch_uid="bench-profile-timing")
+    connection.ensure_connection()
+    _time_connection(connections[connection.alias])
     timer = SqlTimer()
+    SqlTimer.active = timer
     profiler = cProfile.Profile()
     started = time.perf_counter()
     with connection.execute_wrapper(timer):
@@ -97,6 +160,7 @@ def profiled(name: str):
             yield
         finally:
             profiler.disable()
+            SqlTimer.active = None
     wall = time.perf_counter() - started
     profiler.dump_stats(PROFILES / f"{name}.prof")
     text = io.StringIO()
@@ -148,7 +212,7 @@ def commands(data: Path, year: int | None) -> None:
         call_command("publish", *per_set, **quiet)
 
 
-def pages(db: str, year: int) -> None:
+def pages(db: str, year: int | None) -> None:
     ensure_static(env_for(db))
     setup_django(db)
     from django.core.cache import cache
@@ -156,6 +220,8 @@ def pages(db: str, year: int) -> None:
 
     from rankings.models import Publication
 
+    if year is None:
+        year = Publication.objects.filter(group_code=GROUP).order_by("-year").first().year
     publication = Publication.objects.current(year, GROUP)
     unit = publication.results.order_by("position")[publication.unit_count // 2].unit_code
     client = Client(HTTP_HOST="127.0.0.1")
@@ -183,7 +249,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("what", choices=("commands", "pages"))
     parser.add_argument("--data", type=Path, default=OUT / "u3300")
-    parser.add_argument("--year", type=int, help="commands: default the first; pages: 2024")
+    parser.add_argument("--year", type=int, help="commands: default the first; pages: the latest")
     parser.add_argument("--db", default="cchc_bench", help="pages: the loaded database")
     parser.add_argument("--commit", help="measure this commit (a snapshot), not the work tree")
     args = parser.parse_args()
@@ -191,7 +257,7 @@ def main() -> None:
     if args.what == "commands":
         commands(args.data.resolve(), args.year)
     else:
-        pages(check_db_name(args.db), args.year or 2024)
+        pages(check_db_name(args.db), args.year)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,22 @@
-"""Database queries per public page, at 30 and at 3,300 units: they should be the same.
+"""Database queries and rows fetched per public page, at 30 and at 3,300 units: they should be
+the same.
 
 For each database it starts itself again with that database in ``DATABASE_URL`` (settings are
-read once per process), requests every public page through Django's test client inside
-``CaptureQueriesContext``, three times: built (the cache cleared first, as after a
+read once per process), requests every public page (``pages.py``: every URL pattern of the
+``rankings`` package from the URL resolver, plus the documented queries) through Django's test
+client inside ``CaptureQueriesContext``, three times: built (the cache cleared first, as after a
 publication), revalidated (only the quick copies dropped: the page cache answers once the ETag's
-queries ran) and served again at once (from the quick copy). It records the status, the number of queries, the time spent in SQL
-and the page's size. The unit page is the unit in the middle of the latest ranking.
+queries ran) and served again at once (from the quick copy). It records the status, the number
+of queries, the rows they fetched, the time spent in SQL and the page's size. Rows: a
+``connection.execute_wrapper`` reads ``cursor.rowcount`` after each SELECT, which for
+psycopg2's client-side cursors is the number of rows sent to the process; a server-side cursor
+(``QuerySet.iterator()``) streams its rows later and is counted apart (``streamed``), its rows
+not included. The parameters of the URLs come from each database (its latest year, the unit in
+the middle of the ranking): pages are matched by name.
 
-Results: ``bench/out/results/queries.json`` and a table on stdout.
+Results: ``bench/out/results/queries.json`` and tables on stdout: for each state, per page and
+database the queries, rows and time, and whether queries and rows are flat across the
+databases.
 
 Usage (from the project root, after ``run_imports.py`` loaded both databases)::
 
@@ -41,25 +50,26 @@ from common import (  # noqa: E402
 STATES = ("built", "revalidated", "cached")
 
 
-def pages(year: int, group: str, unit: str) -> dict[str, str]:
-    return {
-        "minimal view": "/health/live/",
-        "home": "/",
-        "ranking page": f"/rankings/{year}/{group}/",
-        "ranking page 2": f"/rankings/{year}/{group}/?page=2",
-        "ranking by band": f"/rankings/{year}/{group}/?band=tot",
-        "ranking API": f"/api/v1/rankings/{year}/{group}/",
-        "unit page": f"/units/{unit}/",
-        "unit page, first year": f"/units/{unit}/?year={year - 9}",
-        "SIPAS page": f"/sipas/{year}/{group}/",
-        "SIPAS API": f"/api/v1/sipas/{year}/{group}/",
-        "API index": "/api/v1/",
-        "methodology": f"/methodology/{year}/{group}/",
-        "versions": f"/versions/{year}/{group}/",
-    }
+class RowCounter:
+    """A ``connection.execute_wrapper``: rows returned by SELECTs (``cursor.rowcount``)."""
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.streamed = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        head = sql.lstrip("( \n").split(None, 1)[0].upper() if sql.strip() else ""
+        if head in ("SELECT", "WITH"):
+            cursor = context["cursor"]
+            if getattr(getattr(cursor, "cursor", None), "name", None):
+                self.streamed += 1  # a server-side cursor: its rows come with each fetch
+            elif cursor.rowcount and cursor.rowcount > 0:
+                self.rows += cursor.rowcount
+        return result
 
 
-def measure_here(year: int, group: str) -> dict:
+def measure_here(year: int | None, group: str) -> dict:
     """In a process whose settings point at one database: every page's queries."""
     sys.path.insert(0, str(code_dir()))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cchc.settings")
@@ -70,19 +80,24 @@ def measure_here(year: int, group: str) -> dict:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-
-    from rankings.models import Publication
+    from pages import public_pages
 
     try:  # since f3fa3c6: quick copies of pages, in front of the page cache
         from rankings.caching import new_generation
     except ImportError:
         new_generation = None
 
-    publication = Publication.objects.current(year, group)
-    middle = publication.results.order_by("position")[publication.unit_count // 2]
+    listing = public_pages(year, group)
+    samples = listing["samples"]
     client = Client(HTTP_HOST="127.0.0.1")
-    result = {"units": publication.unit_count, "unit": middle.unit_code, "pages": {}}
-    for name, path in pages(year, group, middle.unit_code).items():
+    result = {
+        "units": samples["units"],
+        "unit": samples["unit"],
+        "year": samples["year"],
+        "skipped": listing["skipped"],
+        "pages": {},
+    }
+    for name, path in listing["pages"]:
         client.get(path)  # warm: templates, translations, the connection
         entry = {"path": path}
         for state in STATES:
@@ -92,25 +107,32 @@ def measure_here(year: int, group: str) -> dict:
                 if new_generation is None:
                     continue
                 new_generation()  # quick copies dropped (as after PUBLIC_PAGE_SECONDS)
-            with CaptureQueriesContext(connection) as captured:
+            counter = RowCounter()
+            with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(counter):
                 started = time.perf_counter()
                 response = client.get(path)
                 seconds = time.perf_counter() - started
             entry[state] = {
                 "status": response.status_code,
                 "queries": len(captured.captured_queries),
+                "rows": counter.rows,
+                "streamed": counter.streamed,
                 "sql_ms": sum(float(q["time"]) for q in captured.captured_queries) * 1000,
                 "ms": seconds * 1000,
-                "bytes": len(response.content),
+                "bytes": len(getattr(response, "content", b"")),
             }
         result["pages"][name] = entry
     return result
 
 
+def yes_no(flat: bool | None) -> str:
+    return {True: "yes", False: "NO", None: "-"}[flat]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", action="append", help="a cchc_bench* database (repeatable)")
-    parser.add_argument("--year", type=int, default=2024)
+    parser.add_argument("--year", type=int, help="default: each database's latest year")
     parser.add_argument("--group", default="communes")
     parser.add_argument("--here", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--commit", help="measure this commit (a snapshot), not the work tree")
@@ -123,33 +145,69 @@ def main() -> None:
     measured = {}
     ensure_static(env_for(databases[0]))
     for db in databases:
+        year = ["--year", str(args.year)] if args.year else []
         done = subprocess.run(
-            [str(PYTHON), __file__, "--here", "--year", str(args.year), "--group", args.group],
+            [str(PYTHON), __file__, "--here", *year, "--group", args.group],
             cwd=code_dir(),
             env=env_for(db),
             capture_output=True,
             text=True,
-            check=True,
         )
+        if done.returncode:
+            raise SystemExit(f"{db}: failed\n{done.stderr[-3000:]}")
         measured[db] = json.loads(done.stdout.strip().splitlines()[-1])
+    names = [
+        name
+        for name in measured[databases[0]]["pages"]
+        if all(name in measured[db]["pages"] for db in databases)
+    ]
+    flat = {}
+    for state in STATES:
+        if state not in measured[databases[0]]["pages"][names[0]]:
+            continue
+        flat[state] = {}
+        for name in names:
+            cells = [measured[db]["pages"][name][state] for db in databases]
+            compared = len(databases) > 1  # flat is a comparison: None with one database
+            flat[state][name] = {
+                "queries": len({c["queries"] for c in cells}) == 1 if compared else None,
+                "rows": len({c["rows"] for c in cells}) == 1 if compared else None,
+                "status_200": all(c["status"] == 200 for c in cells),
+            }
     target = OUT / "results" / "queries.json"
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps({"git": git_state(), **measured}, indent=2))
+    target.write_text(
+        json.dumps({"git": git_state(), "databases": databases, "flat": flat, **measured}, indent=2)
+    )
 
-    for state in STATES:
-        if state not in next(iter(measured[databases[0]]["pages"].values())):
-            continue
-        header = "".join(f" {measured[db]['units']:>6} u: queries, ms" for db in databases)
-        print(f"\n{state + ' page':<24}{header}   flat")
-        for name in measured[databases[0]]["pages"]:
+    for state, rows in flat.items():
+        header = "".join(
+            f" | {measured[db]['units']:>5} u: {'queries':>7} {'rows':>6} {'ms':>7}"
+            for db in databases
+        )
+        print(f"\n{state + ' page':<36}{header} | flat: queries, rows")
+        for name in names:
             cells = [measured[db]["pages"][name][state] for db in databases]
-            counts = {cell["queries"] for cell in cells}
+            verdict = rows[name]
             print(
-                f"{name:<24}"
-                + "".join(f" {c['queries']:>10} {c['ms']:>9.1f}" for c in cells)
-                + ("   yes" if len(counts) == 1 else "   NO")
-                + ("" if all(c["status"] == 200 for c in cells) else "  (status not 200!)")
+                f"{name:<36}"
+                + "".join(
+                    f" | {'':>9}{c['queries']:>7} {c['rows']:>6}{'+' if c['streamed'] else ' '}"
+                    f"{c['ms']:>7.1f}"
+                    for c in cells
+                )
+                + f" | {yes_no(verdict['queries']):>7} {yes_no(verdict['rows']):>4}"
+                + (
+                    ""
+                    if verdict["status_200"]
+                    else "  (status " + "/".join(str(c["status"]) for c in cells) + ")"
+                )
             )
+        if len(databases) > 1:
+            both = sum(1 for v in rows.values() if v["queries"] and v["rows"])
+            print(f"{state}: queries and rows flat on {both} of {len(rows)} pages")
+        else:
+            print(f"{state}: one database: give two (--db twice) to see whether they are flat")
     print(f"results in {target}")
 
 
