@@ -105,3 +105,78 @@ def record_creations(queryset, reason: str, moment: datetime) -> None:
             f"AND NOT EXISTS (SELECT 1 FROM {target} h WHERE h.{pk} = s.{pk})",
             [db_datetime(moment), reason, *params],
         )
+
+
+def copy_into(table: str, columns: list[str], rows) -> None:
+    """COPY ``rows`` (sequences of the values ``insert_rows`` takes, in the order of
+    ``columns``) into ``table``, a table without a model (a temporary table the caller made and
+    names, quoted as needed). PostgreSQL only: the staged imports' lookup tables."""
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    text = io.StringIO()
+    writer = csv.writer(text, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+    writer.writerows([_NULL if value is None else value for value in row] for row in rows)
+    text.seek(0)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(
+            f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", text
+        )
+
+
+def history_insert_sql(model, source: str) -> str:
+    """An INSERT ... SELECT writing one django-simple-history row of ``model`` per row of
+    ``source`` (a table, or a CTE's name, with the model's columns, e.g. an UPDATE's
+    ``RETURNING *``), every tracked column copied as ``bulk_history_create`` copies it. Its four
+    parameters are the history date, the change reason, the type ('+', '~') and the user id."""
+    quote = connection.ops.quote_name
+    history = model.history.model
+    copied = [f.column for f in model._meta.concrete_fields]
+    columns = [*copied, "history_date", "history_change_reason", "history_type", "history_user_id"]
+    return (
+        f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+        f"SELECT {', '.join(f'h.{quote(c)}' for c in copied)}, %s, %s, %s, %s FROM {source} h"
+    )
+
+
+def history_user_id(model):
+    """The id of the user django-simple-history records as the author of a change made now
+    (the signed-in user of the request being served, through its middleware), or None: what
+    ``bulk_update_with_history`` would record for an instance that names none itself."""
+    user = model.history.model.get_default_history_user(_NoHistoryUser())
+    return getattr(user, "pk", None)
+
+
+class _NoHistoryUser:
+    """An instance that names no ``_history_user``: the request's user applies."""
+
+
+def update_rows(model, columns: list[str], rows: list) -> None:
+    """UPDATE rows of ``model`` by primary key: ``rows`` are sequences (pk, then the values of
+    ``columns``, attnames). On PostgreSQL one ``UPDATE ... FROM (VALUES ...)`` per page; elsewhere
+    executemany. Django's ``bulk_update`` builds a CASE per row and column in Python, seconds
+    for a few thousand rows."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in columns]
+    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            from psycopg2.extras import execute_values
+
+            names = [quote(f.column) for f in fields]
+            sets = ", ".join(f"{name} = v.{name}" for name in names)
+            # Typed, so that a column of NULLs only is not taken for text.
+            template = "(%s, " + ", ".join(f"%s::{f.db_type(connection)}" for f in fields) + ")"
+            execute_values(
+                cursor.cursor,
+                f"UPDATE {table} t SET {sets} FROM (VALUES %s) AS v({pk}, {', '.join(names)}) "
+                f"WHERE t.{pk} = v.{pk}",
+                [tuple(row) for row in rows],
+                template=template,
+                page_size=PAGE,
+            )
+        else:
+            sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)
+            cursor.executemany(
+                f"UPDATE {table} SET {sets} WHERE {pk} = %s", [(*row[1:], row[0]) for row in rows]
+            )

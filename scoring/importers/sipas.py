@@ -8,7 +8,9 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
+from operations.bulk import update_rows
 from scoring.calculation import element_index, sipas_index_from_answers
 from scoring.models import SIPAS_ELEMENTS, Round, SipasResult, Unit
 
@@ -25,6 +27,7 @@ from .criteria import get_group
 
 REQUIRED = ("unit", *SIPAS_ELEMENTS)
 HUNDRED = Decimal("100")
+BATCH = 2000
 
 
 def import_sipas(path, *, year: int, group: str) -> Report:
@@ -70,6 +73,9 @@ def _units(rows, year, group_obj):
 
 
 def _write(year, group_obj, parsed) -> Report:
+    """Create and update the results in bulk (a national group has 3,300 units: one save per
+    unit took seconds), each with its history as a save writes it: '+' for a new result, '~'
+    for a changed one, the request's user if any, no reason."""
     report = Report()
     with transaction.atomic():
         round_obj, created = Round.objects.get_or_create(year=year)
@@ -78,16 +84,30 @@ def _write(year, group_obj, parsed) -> Report:
         existing = {
             s.unit_id: s for s in SipasResult.objects.filter(round=round_obj, group=group_obj)
         }
+        to_create, to_update = [], []
         for unit, elements in parsed:
             result = existing.get(unit.pk)
             if result is None:
-                SipasResult.objects.create(round=round_obj, group=group_obj, unit=unit, **elements)
-                report.created += 1
+                to_create.append(
+                    SipasResult(round=round_obj, group=group_obj, unit=unit, **elements)
+                )
             elif assign_changed(result, elements):
-                result.save()
-                report.updated += 1
+                to_update.append(result)
             else:
                 report.unchanged += 1
+        if to_create:
+            bulk_create_with_history(to_create, SipasResult, batch_size=BATCH)
+        if to_update:
+            fields = [*SIPAS_ELEMENTS, "index"]
+            update_rows(
+                SipasResult,
+                fields,
+                [(r.pk, *(getattr(r, name) for name in fields)) for r in to_update],
+            )
+            SipasResult.history.bulk_history_create(
+                to_update, batch_size=BATCH, update=True, default_change_reason=None
+            )
+        report.created, report.updated = len(to_create), len(to_update)
     report.lines.insert(0, report.summary(_("SIPAS results")))
     return report
 
