@@ -17,6 +17,7 @@ from scoring.models import SIPAS_ELEMENTS
 
 from .caching import conditional, published_page
 from .models import (
+    RESULT_VALUES,
     Publication,
     PublishedCriterion,
     PublishedField,
@@ -134,23 +135,6 @@ def rankings(request, year: int, group: str):
     return conditional(request, [publication], lambda: _rankings(publication), OPEN)
 
 
-RESULT_VALUES = (
-    "pk",
-    "rank",
-    "unit_code",
-    "unit_name",
-    "points",
-    "max_points",
-    "index",
-    "band_code",
-    "band_label",
-    "change",
-    "previous_index",
-    "change_basis",
-    "compared_with",
-)
-
-
 def _rankings(publication: Publication) -> JsonResponse:
     """The whole table as plain values, two queries for 3,300 units and their 30,000 fields:
     no model object per row or field."""
@@ -170,7 +154,7 @@ def _rankings(publication: Publication) -> JsonResponse:
             }
         )
     rows = []
-    for row in publication.results.order_by("position").values(*RESULT_VALUES):
+    for row in publication.results.order_by("position").values("pk", *RESULT_VALUES):
         rows.append(
             {
                 "rank": row["rank"],

@@ -307,6 +307,23 @@ class PublishedLeaf(models.Model):
         return f"{self.code} {self.final_score}"
 
 
+# A frozen result as the API and the open data give it, in their order.
+RESULT_VALUES = (
+    "rank",
+    "unit_code",
+    "unit_name",
+    "points",
+    "max_points",
+    "index",
+    "band_code",
+    "band_label",
+    "change",
+    "previous_index",
+    "change_basis",
+    "compared_with",
+)
+
+
 # A frozen leaf as the checksum and the open data read it, one row per unit and leaf.
 LEAF_VALUES = (
     "result__unit_code",

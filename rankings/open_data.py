@@ -13,7 +13,7 @@ from django.utils import timezone
 from scoring.models import LEAF_SOURCE_FIELDS, SIPAS_ELEMENTS
 
 from .exports import BOM, csv_bytes
-from .models import Publication, PublishedField, leaf_rows
+from .models import RESULT_VALUES, Publication, PublishedField, leaf_rows
 
 CODEBOOK_VI = """Chỉ số cải cách hành chính (Chỉ số CCHC){province}: dữ liệu mở năm {year}
 
@@ -143,18 +143,7 @@ def open_data_zip(year: int, publications: list[Publication]) -> bytes:
                         *(
                             (year, code, publication.version, *row[:-1], ";".join(row[-1]))
                             for row in publication.results.order_by("position").values_list(
-                                "rank",
-                                "unit_code",
-                                "unit_name",
-                                "points",
-                                "max_points",
-                                "index",
-                                "band_code",
-                                "band_label",
-                                "change",
-                                "previous_index",
-                                "change_basis",
-                                "compared_with",
+                                *RESULT_VALUES
                             )
                         ),
                     ]

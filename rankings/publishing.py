@@ -339,12 +339,7 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
     # Thousands of rows at national scale: below the ORM (operations.bulk), like the fields.
     rows = [
         {
-            "publication_id": publication.pk,
-            "unit_id": row.unit.pk,
-            "unit_code": row.unit.code,
-            "unit_name": row.unit.name,
-            "position": position,
-            "rank": row.rank,
+            **_ranked(publication, row, position),
             "points": row.result.points,
             "max_points": row.result.max_points,
             "index": row.result.index,
@@ -371,12 +366,7 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
     leaves_json = _freeze_leaves(publication, criteria_set, leaves, results.rows, result_ids)
     sipas_rows = [
         {
-            "publication_id": publication.pk,
-            "unit_id": row.unit.pk,
-            "unit_code": row.unit.code,
-            "unit_name": row.unit.name,
-            "position": position,
-            "rank": row.rank,
+            **_ranked(publication, row, position),
             "index": row.index,
             **_compared(row.index, sipas_previous[row.unit.pk]),
             **row.elements,
@@ -419,6 +409,19 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
     publication.checksum = _checksum(payload, leaves_json)
     publication.save(update_fields=["checksum"])
     return publication
+
+
+def _ranked(publication, row, position: int) -> dict:
+    """What a published result and a published SIPAS row begin with: the unit, as it is named
+    now, and its place in the table."""
+    return {
+        "publication_id": publication.pk,
+        "unit_id": row.unit.pk,
+        "unit_code": row.unit.code,
+        "unit_name": row.unit.name,
+        "position": position,
+        "rank": row.rank,
+    }
 
 
 def _comparison_values(row: dict) -> list:

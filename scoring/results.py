@@ -86,6 +86,16 @@ class GroupResults:
         return not self.gaps and not self.sipas_gaps and not self.unscorable
 
 
+def _sipas_by_unit(criteria_set: CriteriaSet) -> dict[int, SipasResult]:
+    """Unit id → its SIPAS result in the set's year and group (what survey leaves are fed from)."""
+    return {
+        row.unit_id: row
+        for row in SipasResult.objects.filter(
+            round=criteria_set.round_id, group=criteria_set.group_id
+        )
+    }
+
+
 def group_results(criteria_set: CriteriaSet, units: set[int] | None = None) -> GroupResults:
     """The live results of a set (``units``: only these unit ids, for a council member who
     follows some units; ranks are still among all the group's units)."""
@@ -100,16 +110,7 @@ def group_results(criteria_set: CriteriaSet, units: set[int] | None = None) -> G
     ).values_list("assessment_id", "criterion_id", *ScoreValues._fields):
         scores[assessment_id][criterion_id] = ScoreValues(*values)
     fed = [leaf for leaf in leaves if leaf.sipas_element]
-    sipas = (
-        {
-            row.unit_id: row
-            for row in SipasResult.objects.filter(
-                round=criteria_set.round_id, group=criteria_set.group_id
-            )
-        }
-        if fed
-        else {}
-    )
+    sipas = _sipas_by_unit(criteria_set) if fed else {}
 
     static = [(leaf.pk, leaf.code, leaf.field.code, leaf.kind, leaf.max_points) for leaf in leaves]
     computed = []
@@ -266,16 +267,7 @@ def group_totals(criteria_set: CriteriaSet) -> GroupResults:
         ).values_list("assessment_id", "criterion_id", *ScoreValues._fields):
             few.setdefault(assessment_id, {})[criterion_id] = ScoreValues(*values)
     fed = [leaf for leaf in read if leaf.sipas_element]
-    sipas = (
-        {
-            row.unit_id: row
-            for row in SipasResult.objects.filter(
-                round=criteria_set.round_id, group=criteria_set.group_id
-            )
-        }
-        if fed
-        else {}
-    )
+    sipas = _sipas_by_unit(criteria_set) if fed else {}
 
     computed = []
     for assessment_id, unit_id, code, name in assessments:
