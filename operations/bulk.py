@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 
 from django.db import connection
@@ -84,6 +85,28 @@ def insert_rows(model, columns: list[str], rows: list) -> None:
                 cursor.executemany(
                     f"INSERT INTO {table} ({names}) VALUES ({marks})", rows[start : start + PAGE]
                 )
+
+
+def insert_dicts(model, rows: list[dict], moment: datetime) -> None:
+    """``insert_rows`` for rows given as column → value: the model's defaults for the columns
+    not given (``new_row_values``), a JSON column's value (a list, a dict) encoded."""
+    if not rows:
+        return
+    template = new_row_values(model, rows[0], moment)
+    json_columns = {
+        f.attname for f in model._meta.concrete_fields if f.get_internal_type() == "JSONField"
+    }
+    insert_rows(
+        model,
+        list(template),
+        [
+            tuple(
+                json.dumps(value) if name in json_columns else value
+                for name, value in {**template, **row}.items()
+            )
+            for row in rows
+        ],
+    )
 
 
 def record_creations(queryset, reason: str, moment: datetime) -> None:

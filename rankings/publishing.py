@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from operations.bulk import insert_rows, new_row_values
+from operations.bulk import insert_dicts, insert_rows
 from scoring import calculation
 from scoring.errors import Refused
 from scoring.models import (
@@ -349,11 +349,19 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
         }
         for position, row in enumerate(results.rows, start=1)
     ]
-    _insert(PublishedResult, rows)
+    insert_dicts(PublishedResult, rows, timezone.now())
     result_ids = dict(publication.results.values_list("unit_id", "pk"))
     titles = {f.code: f.title for f in fields}
     field_rows = [
-        (result_ids[row.unit.pk], field.code, titles[field.code], position, *_field_values(field))
+        (
+            result_ids[row.unit.pk],
+            field.code,
+            titles[field.code],
+            position,
+            field.points,
+            field.max_points,
+            field.index,
+        )
         for row in results.rows
         for position, field in enumerate(row.result.fields, start=1)
     ]
@@ -373,7 +381,7 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
         }
         for position, row in enumerate(sipas, start=1)
     ]
-    _insert(PublishedSipas, sipas_rows)
+    insert_dicts(PublishedSipas, sipas_rows, timezone.now())
     # The payload from what was written (publication_payload reads the same back).
     codes = {result_ids[row.unit.pk]: row.unit.code for row in results.rows}
     payload = {
@@ -426,33 +434,6 @@ def _ranked(publication, row, position: int) -> dict:
 
 def _comparison_values(row: dict) -> list:
     return [row["unit_code"], row["previous_index"], row["change_basis"], row["compared_with"]]
-
-
-def _insert(model, rows: list[dict]) -> None:
-    """Insert rows given as column → value (a JSON column as its list), the model's defaults
-    for the rest, below the ORM (``operations.bulk.insert_rows``)."""
-    if not rows:
-        return
-    template = new_row_values(model, rows[0], timezone.now())
-    columns = list(template)
-    json_columns = {
-        f.attname for f in model._meta.concrete_fields if f.get_internal_type() == "JSONField"
-    }
-    insert_rows(
-        model,
-        columns,
-        [
-            tuple(
-                json.dumps(value) if name in json_columns else value
-                for name, value in ({**template, **row}).items()
-            )
-            for row in rows
-        ],
-    )
-
-
-def _field_values(field) -> tuple:
-    return field.points, field.max_points, field.index
 
 
 def _criterion_values(criterion) -> tuple:
