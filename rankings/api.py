@@ -101,10 +101,17 @@ def _field(field: PublishedField) -> dict:
 
 
 @require_safe
+@published_page(json=True, per_host=True)
 def index(request):
-    """The published years, newest first, each with its groups and links."""
+    """The published years, newest first, each with its groups and links (absolute: the copy is
+    kept per scheme and host)."""
+    current = list(Publication.objects.latest_versions().order_by("-year", "group__order"))
+    return conditional(request, current, lambda: _index(request, current), OPEN, per_host=True)
+
+
+def _index(request, current: list[Publication]) -> JsonResponse:
     years: dict[int, list[dict]] = {}
-    for publication in Publication.objects.latest_versions().order_by("-year", "group__order"):
+    for publication in current:
         has_sipas = publication.sipas_average is not None
         years.setdefault(publication.year, []).append(
             {

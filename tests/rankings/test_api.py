@@ -189,8 +189,8 @@ def grow_province(run, write, extra_units: int):
         ("/api/v1/rankings/2023/departments/", 6),
         # The publication, the newest publication, its SIPAS rows, its versions, last year's.
         ("/api/v1/sipas/2023/departments/", 5),
-        # The latest publications.
-        ("/api/v1/", 1),
+        # The latest publications, the newest publication and decision (for the ETag).
+        ("/api/v1/", 2),
     ],
 )
 def test_query_counts_do_not_grow_with_the_number_of_units(client, run, write, url, queries):
