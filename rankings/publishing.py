@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import threading
 from datetime import date, datetime
 
 from django.db import connection, transaction
@@ -39,6 +41,8 @@ from .models import (
     leaf_rows,
 )
 from .prebuild import after_commit as prebuild_after_commit
+
+logger = logging.getLogger(__name__)
 
 # A round set up from imported history (no workflow) or closed (final) is published.
 PUBLISHABLE_STAGES = (Stage.SETUP, Stage.FINAL)
@@ -151,6 +155,9 @@ def publish(
     """
     reason = reason.strip()
     decision = _decision_values(decision_number, decision_date, decision_signed_by)
+    # A second connection sees only what is committed: it can share the work only when this
+    # call is the whole transaction (not inside a caller's, whose writes it would not see).
+    alone = not connection.in_atomic_block
     with transaction.atomic():
         criteria_set = (
             CriteriaSet.objects.select_for_update()
@@ -168,6 +175,7 @@ def publish(
         refusal = stage_refusal(criteria_set.round)
         if refusal:
             raise PublishRefused([refusal])
+        snapshot = _hold_scores(export=alone)
         results = group_totals(criteria_set)
         problems = []
         for unit, codes in results.gaps:
@@ -210,7 +218,27 @@ def publish(
         transaction.on_commit(prebuild_after_commit)
         if decision:
             _record(year, decision)
-        return _write(results, criteria_set, latest, reason, published_at or timezone.now(), user)
+        return _write(
+            results, criteria_set, latest, reason, published_at or timezone.now(), user, snapshot
+        )
+
+
+def _hold_scores(*, export: bool) -> str | None:
+    """On PostgreSQL, keep every score as it is until this transaction ends (a SHARE lock:
+    readers go on, writers wait the few seconds of a publication), so that the totals, the
+    frozen leaves and their checksum all read the same scores; with ``export``, return this
+    transaction's snapshot for a second connection (``LeafText``). Elsewhere None (SQLite
+    gives a transaction one view of the database anyway)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"LOCK TABLE {connection.ops.quote_name(Score._meta.db_table)} IN SHARE MODE"
+        )
+        if not export:
+            return None
+        cursor.execute("SELECT pg_export_snapshot()")
+        return cursor.fetchone()[0]
 
 
 # The longest values the Decision's columns hold.
@@ -279,10 +307,14 @@ def decision_refusals(decision: dict) -> list[str]:
     return problems
 
 
-def _write(results, criteria_set, latest, reason, published_at, user) -> Publication:
+def _write(results, criteria_set, latest, reason, published_at, user, snapshot) -> Publication:
     """Write the publication: its few rows through the ORM, its fields by COPY, its frozen
     leaves with one INSERT … SELECT from the scores (``_freeze_leaves``), and its checksum from
-    what was written, without reading the rows back."""
+    what was written, without reading the rows back. With a ``snapshot`` (``_hold_scores``)
+    the leaves' checksum text is made on a second connection meanwhile (``LeafText``)."""
+    text = None
+    if snapshot and results.leaves and results.rows:
+        text = LeafText(snapshot, criteria_set, results.leaves, results.rows).start()
     year = criteria_set.round.year
     units = [row.unit for row in results.rows]
     previous = _comparisons(year, units, PublishedResult)
@@ -371,7 +403,7 @@ def _write(results, criteria_set, latest, reason, published_at, user) -> Publica
         ["result_id", "code", "title", "position", "points", "max_points", "index"],
         field_rows,
     )
-    leaves_json = _freeze_leaves(publication, criteria_set, leaves, results.rows, result_ids)
+    leaves_json = _freeze_leaves(publication, criteria_set, leaves, results.rows, result_ids, text)
     sipas_rows = [
         {
             **_ranked(publication, row, position),
@@ -472,18 +504,17 @@ _FROZEN = {
 }
 
 
-def _freeze_leaves(publication, criteria_set, leaves, rows, result_ids) -> str | None:
-    """Copy every leaf of every published unit from its score into ``PublishedLeaf`` with one
-    INSERT … SELECT (a leaf without a score is frozen empty and applicable). A SIPAS-fed leaf
-    takes the points derived from the unit's SIPAS (``rows[].finals``).
+def _derived(rows) -> list[tuple]:
+    """(assessment, leaf, points) of every SIPAS-fed leaf (``group_totals`` gives ``finals``
+    for those leaves only)."""
+    return [(row.assessment, pk, points) for row in rows for pk, points in row.finals.items()]
 
-    On PostgreSQL the same statement returns the leaves as the checksum's JSON text, made by the
-    database from the rows it inserts (``_leaf_json``), so nothing is read back row by row;
-    elsewhere it returns None and the checksum reads them (``leaf_rows``). The foreign key to
-    the result is not a database constraint (rankings.models.PublishedLeaf): every row comes
-    from a join with this publication's results, and the number inserted is checked."""
-    if not leaves or not rows:
-        return "" if connection.vendor == "postgresql" else None
+
+def _leaf_source(units: str, criteria_set, leaves, derived) -> tuple[str, list]:
+    """SQL (and its parameters) for every frozen leaf of every unit in ``units``: a relation
+    ``u`` giving ``result_id``, ``result_position``, ``unit_code`` and ``assessment_id`` (its
+    own parameters come first). On PostgreSQL a SIPAS-fed leaf takes its ``derived`` points;
+    elsewhere ``_freeze_leaves`` sets them after."""
     quote = connection.ops.quote_name
     postgres = connection.vendor == "postgresql"
     mapping = " UNION ALL ".join(
@@ -491,59 +522,91 @@ def _freeze_leaves(publication, criteria_set, leaves, rows, result_ids) -> str |
         f"{1 if leaf.sipas_element else 0} AS fed"
         for position, leaf in enumerate(leaves, start=1)
     )
-    codes = [leaf.code for leaf in leaves]
-    code_of = {leaf.pk: leaf.code for leaf in leaves}
-    # A SIPAS-fed leaf's points (group_totals gives ``finals`` for those leaves only).
-    derived = [(row.assessment, pk, points) for row in rows for pk, points in row.finals.items()]
     frozen = {name: sql % {"false": "FALSE" if postgres else "0"} for name, sql in _FROZEN.items()}
     if postgres and derived:
         frozen["final_score"] = (
             f"CASE WHEN m.fed = 1 THEN d.points ELSE {frozen['final_score']} END"
         )
-    columns = ["result_id", "code", "position", *LEAF_VALUES[2:]]
-    source = (
-        f"SELECT r.id AS result_id, r.position AS result_position, r.unit_code, m.code, "
-        f"m.position, {', '.join(f'{sql} AS {name}' for name, sql in frozen.items())} "
-        f"FROM {quote(PublishedResult._meta.db_table)} r "
-        f"JOIN {quote(Assessment._meta.db_table)} a "
-        f"ON a.unit_id = r.unit_id AND a.criteria_set_id = %s "
-        f"CROSS JOIN ({mapping}) m "
-        f"LEFT JOIN {quote(Score._meta.db_table)} s "
-        f"ON s.assessment_id = a.id AND s.criterion_id = m.id "
+    sql = (
+        f"SELECT u.result_id, u.result_position, u.unit_code, m.code, m.position, "
+        f"{', '.join(f'{sql} AS {name}' for name, sql in frozen.items())} "
+        f"FROM {units} CROSS JOIN ({mapping}) m "
+        # The set's scores, joined by hash (see _PLAN), not looked up one by one.
+        f"LEFT JOIN (SELECT * FROM {quote(Score._meta.db_table)} WHERE assessment_id IN "
+        f"(SELECT id FROM {quote(Assessment._meta.db_table)} WHERE criteria_set_id = %s)) s "
+        f"ON s.assessment_id = u.assessment_id AND s.criterion_id = m.id "
     )
-    params = [criteria_set.pk, *codes]
+    params = [*(leaf.code for leaf in leaves), criteria_set.pk]
     if postgres and derived:
-        source += (
+        sql += (
             "LEFT JOIN unnest(%s::bigint[], %s::bigint[], %s::numeric[]) "
             "AS d(assessment_id, criterion_id, points) "
-            "ON d.assessment_id = a.id AND d.criterion_id = m.id "
+            "ON d.assessment_id = u.assessment_id AND d.criterion_id = m.id "
         )
         params += [list(values) for values in zip(*derived, strict=True)]
-    source += "WHERE r.publication_id = %s"
-    params.append(publication.pk)
+    return sql, params
+
+
+# How PostgreSQL runs the leaves' statements: the checksum's 300,000 rows sorted in memory, and
+# planned without JIT or nested loops: the results were written in this transaction, so the
+# planner expects a few rows where there are thousands, and would look up 300,000 scores one
+# by one (1 s at national scale) instead of joining them by hash (0.4 s).
+_PLAN = ("SET LOCAL work_mem = '256MB'", "SET LOCAL jit = off", "SET LOCAL enable_nestloop = off")
+
+
+def _freeze_leaves(publication, criteria_set, leaves, rows, result_ids, text=None) -> str | None:
+    """Copy every leaf of every published unit from its score into ``PublishedLeaf`` with one
+    INSERT … SELECT (a leaf without a score is frozen empty and applicable). A SIPAS-fed leaf
+    takes the points derived from the unit's SIPAS (``rows[].finals``).
+
+    On PostgreSQL it returns the leaves as the checksum's JSON text, made by the database
+    (``_leaf_json``): by ``text`` (a ``LeafText`` already computing it beside this insert, on a
+    second connection), or else by the same statement from the rows it inserts; nothing is read
+    back row by row. Elsewhere it returns None and the checksum reads the rows (``leaf_rows``).
+    The foreign key to the result is not a database constraint (rankings.models.PublishedLeaf):
+    every row comes from a join with this publication's results, and the number inserted is
+    checked."""
+    postgres = connection.vendor == "postgresql"
+    if not leaves or not rows:
+        return "" if postgres else None
+    quote = connection.ops.quote_name
+    derived = _derived(rows)
+    units = (
+        f"(SELECT r.id AS result_id, r.position AS result_position, r.unit_code, "
+        f"a.id AS assessment_id FROM {quote(PublishedResult._meta.db_table)} r "
+        f"JOIN {quote(Assessment._meta.db_table)} a "
+        f"ON a.unit_id = r.unit_id AND a.criteria_set_id = %s WHERE r.publication_id = %s) u"
+    )
+    source, params = _leaf_source(units, criteria_set, leaves, derived)
+    params = [criteria_set.pk, publication.pk, *params]
+    columns = ["result_id", "code", "position", *LEAF_VALUES[2:]]
     target = quote(PublishedLeaf._meta.db_table)
     names = ", ".join(quote(c) for c in columns)
+    insert = f"INSERT INTO {target} ({names}) SELECT {names} FROM ({source}) src"
     with connection.cursor() as cursor:
         if postgres:
-            # Sort the 300,000 rows of the checksum's text in memory, and plan without JIT
-            # (estimates of rows written in this transaction are too low to judge it by).
-            cursor.execute("SET LOCAL work_mem = '256MB'")
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute(
-                f"WITH src AS MATERIALIZED ({source}), "
-                f"ins AS (INSERT INTO {target} ({names}) SELECT {names} FROM src RETURNING 1) "
-                f"SELECT (SELECT COUNT(*) FROM ins), "
-                f"string_agg({_leaf_json('src')}, ', ' "
-                f"ORDER BY src.result_position, src.position) FROM src",
-                params,
-            )
-            inserted, text = cursor.fetchone()
+            for statement in _PLAN:
+                cursor.execute(statement)
+            if text is not None:
+                cursor.execute(insert, params)
+                inserted = cursor.rowcount
+            else:
+                cursor.execute(
+                    f"WITH src AS MATERIALIZED ({source}), "
+                    f"ins AS (INSERT INTO {target} ({names}) SELECT {names} FROM src "
+                    f"RETURNING 1) "
+                    f"SELECT (SELECT COUNT(*) FROM ins), "
+                    f"string_agg({_leaf_json('src')}, ', ' "
+                    f"ORDER BY src.result_position, src.position) FROM src",
+                    params,
+                )
+                inserted, made = cursor.fetchone()
+            cursor.execute("SET LOCAL enable_nestloop = DEFAULT")
         else:
-            cursor.execute(
-                f"INSERT INTO {target} ({names}) SELECT {names} FROM ({source}) src", params
-            )
-            inserted, text = cursor.rowcount, None
+            cursor.execute(insert, params)
+            inserted = cursor.rowcount
             if derived:
+                code_of = {leaf.pk: leaf.code for leaf in leaves}
                 cursor.executemany(
                     f"UPDATE {target} SET {quote('final_score')} = %s WHERE "
                     f"{quote('result_id')} = %s AND {quote('code')} = %s",
@@ -555,7 +618,97 @@ def _freeze_leaves(publication, criteria_set, leaves, rows, result_ids) -> str |
                 )
     if inserted != len(rows) * len(leaves):
         raise RuntimeError(f"froze {inserted} leaves instead of {len(rows) * len(leaves)}")
-    return (text or "") if postgres else None
+    if not postgres:
+        return None
+    if text is None:
+        return made or ""
+    try:
+        return text.result()
+    except Exception:  # the second connection failed: make the text from the rows written
+        logger.warning("publish: the leaves' text was read back", exc_info=True)
+        return _written_leaf_json(publication)
+
+
+def _written_leaf_json(publication) -> str:
+    """The checksum's text of the leaves this transaction wrote (``_leaf_json``)."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT string_agg({_leaf_json('src')}, ', ' "
+            f"ORDER BY src.result_position, src.position) FROM (SELECT r.position AS "
+            f"result_position, r.unit_code, l.* FROM {quote(PublishedLeaf._meta.db_table)} l "
+            f"JOIN {quote(PublishedResult._meta.db_table)} r ON r.id = l.result_id "
+            f"WHERE r.publication_id = %s) src",
+            [publication.pk],
+        )
+        return cursor.fetchone()[0] or ""
+
+
+class LeafText:
+    """The frozen leaves' checksum text (``_leaf_json``), computed on a second connection while
+    this one writes the publication: the same statement as the leaves' insert, from the same
+    scores, on the snapshot this transaction exported once it held the scores' table lock
+    (``publish``), so both read exactly the same rows. The two cores of a small server then
+    share the publication's two largest pieces of work.
+
+    ``start`` returns None when it cannot run (no second connection): the insert then makes the
+    text itself. ``result`` waits for it, or raises what went wrong there."""
+
+    def __init__(self, snapshot: str, criteria_set, leaves, rows):
+        units = (
+            "(SELECT NULL::bigint AS result_id, * FROM unnest(%s::int[], %s::text[], "
+            "%s::bigint[]) AS x(result_position, unit_code, assessment_id)) u"
+        )
+        source, params = _leaf_source(units, criteria_set, leaves, _derived(rows))
+        self.sql = (
+            f"SELECT string_agg({_leaf_json('src')}, ', ' "
+            f"ORDER BY src.result_position, src.position) FROM ({source}) src"
+        )
+        self.params = [
+            list(range(1, len(rows) + 1)),
+            [row.unit.code for row in rows],
+            [row.assessment for row in rows],
+            *params,
+        ]
+        self.snapshot = snapshot
+        self.connect_params = connection.get_connection_params()
+        self.database = connection.Database
+        self._text: str | None = None
+        self._error: BaseException | None = None
+        self._thread = None
+
+    def start(self) -> LeafText | None:
+        try:
+            self._other = self.database.connect(**self.connect_params)
+        except self.database.Error:
+            return None
+        self._thread = threading.Thread(target=self._run, name="publish-leaf-text", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        other = self._other
+        try:
+            other.set_session(isolation_level="REPEATABLE READ", readonly=True)
+            with other.cursor() as cursor:
+                cursor.execute("SET TRANSACTION SNAPSHOT %s", [self.snapshot])
+                for statement in _PLAN:
+                    cursor.execute(statement)
+                cursor.execute(self.sql, self.params)
+                self._text = cursor.fetchone()[0] or ""
+        except BaseException as error:  # handed to the publishing thread by result()
+            self._error = error
+        finally:
+            try:
+                other.rollback()
+            finally:
+                other.close()
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._text
 
 
 def _json_text(column: str) -> str:

@@ -7,6 +7,7 @@ import random
 from decimal import Decimal as D
 
 import pytest
+from django.db import connection
 
 from rankings.models import Publication, PublishedLeaf
 from rankings.publishing import publication_checksum, publish
@@ -179,3 +180,116 @@ def test_a_gap_is_refused_naming_the_leaf_as_before():
     with pytest.raises(Exception, match=score.criterion.code):
         publish(year=2020, group=criteria_set.group.code)
     assert not Publication.objects.exists()
+
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the second connection is PostgreSQL's"
+)
+
+
+def _frozen_as_the_scores_say(publication, expected) -> None:
+    got = {
+        (unit, code): final
+        for unit, code, final in PublishedLeaf.objects.filter(
+            result__publication=publication
+        ).values_list("result__unit_code", "code", "final_score")
+    }
+    assert got == {
+        (row.unit.code, leaf.code): row.finals.get(leaf.pk)
+        for row in expected.rows
+        for leaf in expected.leaves
+    }
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("seed", [0, 6, 12])
+def test_published_alone_the_checksum_text_is_made_on_a_second_connection(seed, monkeypatch):
+    """Called as its own transaction (the command, the admin), publishing makes the leaves'
+    checksum text on a second connection beside the insert; it is the text of the rows
+    written."""
+    from rankings import publishing
+
+    made = []
+    result = publishing.LeafText.result
+
+    def spy(self):
+        made.append(self)
+        return result(self)
+
+    monkeypatch.setattr(publishing.LeafText, "result", spy)
+    criteria_set = random_group(seed)
+    expected = group_results(criteria_set)
+    publication = publish(year=2020, group=criteria_set.group.code)
+    assert len(made) == 1  # the second connection's text was used
+    assert publication.checksum == publication_checksum(publication)
+    _frozen_as_the_scores_say(publication, expected)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("failure", ["connect", "query"])
+def test_without_a_second_connection_the_checksum_is_still_the_rows(failure, monkeypatch):
+    """No second connection (the server's limit reached) or a failed query there: the insert
+    makes the text, or it is read back from the rows written; the checksum is the same."""
+    import psycopg2
+
+    from rankings import publishing
+
+    criteria_set = random_group(3)
+    expected = group_results(criteria_set)
+    if failure == "connect":
+
+        def refuse(**params):
+            raise psycopg2.OperationalError("too many connections")
+
+        monkeypatch.setattr(psycopg2, "connect", refuse)
+    else:
+        original = publishing.LeafText.__init__
+
+        def broken(self, *args):
+            original(self, *args)
+            self.sql = "SELECT no_such_column"
+
+        monkeypatch.setattr(publishing.LeafText, "__init__", broken)
+    publication = publish(year=2020, group=criteria_set.group.code)
+    assert publication.checksum == publication_checksum(publication)
+    _frozen_as_the_scores_say(publication, expected)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_score_written_while_publishing_waits_for_the_publication(monkeypatch):
+    """The totals, the frozen leaves and their checksum read the same scores: a score written
+    meanwhile waits until the publication is committed (here: gives up after 200 ms)."""
+    import psycopg2
+
+    from rankings import publishing
+
+    criteria_set = random_group(2)
+    score = Score.objects.filter(assessment__criteria_set=criteria_set).first()
+    outcome = []
+    totals = publishing.group_totals
+
+    def meanwhile(*args):
+        other = psycopg2.connect(**connection.get_connection_params())
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '200ms'")
+                try:
+                    cursor.execute(
+                        "UPDATE scoring_score SET note = 'changed' WHERE id = %s", [score.pk]
+                    )
+                    outcome.append("written")
+                except psycopg2.errors.LockNotAvailable:
+                    outcome.append("waited")
+            other.rollback()
+        finally:
+            other.close()
+        return totals(*args)
+
+    monkeypatch.setattr(publishing, "group_totals", meanwhile)
+    publish(year=2020, group=criteria_set.group.code)
+    assert outcome == ["waited"]
+    score.refresh_from_db()
+    assert score.note != "changed"
