@@ -21,6 +21,7 @@ from scoring.models import (
     Assessment,
     CriteriaSet,
     Score,
+    SipasResult,
     Stage,
     Unit,
 )
@@ -224,17 +225,19 @@ def publish(
 
 
 def _hold_scores(*, export: bool) -> str | None:
-    """On PostgreSQL, keep every score as it is until this transaction ends (a SHARE lock:
-    readers go on, writers wait the few seconds of a publication), so that the totals, the
-    frozen leaves and their checksum all read the same scores; with ``export``, return this
-    transaction's snapshot for a second connection (``LeafText``). Elsewhere None (SQLite
-    gives a transaction one view of the database anyway)."""
+    """On PostgreSQL, keep every score and SIPAS result as it is until this transaction ends
+    (a SHARE lock: readers go on, writers wait the few seconds of a publication), so that the
+    totals, the SIPAS-fed leaves, the SIPAS table, the frozen leaves and their checksum all
+    read the same values; with ``export``, return this transaction's snapshot for a second
+    connection (``LeafText``). Elsewhere None (SQLite gives a transaction one view of the
+    database anyway)."""
     if connection.vendor != "postgresql":
         return None
+    tables = ", ".join(
+        connection.ops.quote_name(model._meta.db_table) for model in (Score, SipasResult)
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"LOCK TABLE {connection.ops.quote_name(Score._meta.db_table)} IN SHARE MODE"
-        )
+        cursor.execute(f"LOCK TABLE {tables} IN SHARE MODE")
         if not export:
             return None
         cursor.execute("SELECT pg_export_snapshot()")

@@ -505,7 +505,8 @@ def sipas_index(elements: Mapping[str, Decimal]) -> Decimal:
     values = list(elements.values())
     if not values:
         raise CalculationError("no SIPAS element")
-    return quantize(sum((Fraction(value) for value in values), Fraction(0)) / len(values))
+    # The sum of a few two-place decimals is exact in Decimal; the division is done exactly.
+    return quantize(Fraction(sum(values, Decimal(0))) / len(values))
 
 
 def sipas_index_from_answers(tallies: Mapping[str, tuple[int, int]]) -> Decimal:
