@@ -256,9 +256,7 @@ def published_page(*parameters: str, json: bool = False, per_host: bool = False)
             try:
                 request.GET = clean_query(request.GET, parameters)
                 request.META["QUERY_STRING"] = request.GET.urlencode()
-                return _quick(
-                    view, request, *args, any_language=json, per_host=per_host, **kwargs
-                )
+                return _quick(view, request, *args, any_language=json, per_host=per_host, **kwargs)
             except BadQuery as error:
                 return bad_request(request, str(error), json=json)
 

@@ -223,9 +223,11 @@ class PublishedResultQuerySet(models.QuerySet):
         column (``field_<n>``), sortable and filterable in the database. One query."""
         annotations = {
             f"field_{position}": models.Subquery(
-                PublishedField.objects.filter(result=models.OuterRef("pk"), code=code).values(
-                    "index"
-                )[:1],
+                # No ordering: a result has one field of a code, and the model's default
+                # ordering would join the result and its publication in every subquery.
+                PublishedField.objects.filter(result=models.OuterRef("pk"), code=code)
+                .order_by()
+                .values("index")[:1],
                 output_field=models.DecimalField(**PERCENT),
             )
             for position, code in enumerate(field_codes)

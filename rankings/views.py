@@ -391,6 +391,7 @@ def field_averages(publication: Publication) -> dict[str, object]:
             for code, total, count in PublishedField.objects.filter(
                 result__publication=publication, index__isnull=False
             )
+            .order_by()  # no join for the models' default orderings
             .values_list("code")
             .annotate(total=Sum("index"), count=Count("index"))
             .values_list("code", "total", "count")
