@@ -13,7 +13,10 @@ folder, emptied at the start (``--keep-cache`` to keep it), never the working tr
 the quick copies are keyed by path, so another database's copies would be served. ``make -n serve`` is read first: the gunicorn command it will run is
 recorded in the results, and the run is refused if it would install anything (the virtualenv
 older than ``pyproject.toml``: run ``make install`` first). The public pages come from the URL
-resolver (``pages.py``). Phases, each against the running server:
+resolver (``pages.py``). Every request says ``Accept-Encoding: gzip``, as browsers, ``curl
+--compressed`` and HTTP libraries do, so large answers travel as stored, compressed
+(``--no-gzip``: without it, as wrk and urllib ask by themselves; the results record the
+headers). Phases, each against the running server:
 
 1. **check**: every public page once, cold (the server just started), then twice more: status,
    size, first and later times. Pages not answering 200 are reported and left out after.
@@ -104,12 +107,16 @@ SETTLE_MAX = 12
 
 
 LAST_ETAG: dict[str, str | None] = {}  # url -> the ETag of its last answer
+# What every request says it accepts: gzip, as browsers, curl --compressed and HTTP libraries
+# do (``--no-gzip``: nothing, as wrk and urllib do by themselves).
+HEADERS: dict[str, str] = {"Accept-Encoding": "gzip"}
 
 
 def fetch(url: str) -> tuple[int, int, float]:
     started = time.perf_counter()
     try:
-        with urllib.request.urlopen(url, timeout=120) as response:
+        request = urllib.request.Request(url, headers=HEADERS)
+        with urllib.request.urlopen(request, timeout=120) as response:
             body = response.read()
             status = response.status
             LAST_ETAG[url] = response.headers.get("ETag")
@@ -316,6 +323,7 @@ def wrk(url: str, args, bust: bool = False) -> dict:
         "--timeout",
         "60s",
         "--latency",
+        *(part for name, value in HEADERS.items() for part in ("-H", f"{name}: {value}")),
         "-s",
         str(BENCH / "wrk_report.lua"),
         url,
@@ -709,6 +717,11 @@ def main() -> None:
     parser.add_argument(
         "--flush-redis", action="store_true", help="FLUSHDB the --cache-url database at the start"
     )
+    parser.add_argument(
+        "--no-gzip",
+        action="store_true",
+        help="requests without Accept-Encoding: gzip (large answers then sent whole)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="wrk -t")
     parser.add_argument("--connections", type=int, default=8, help="wrk -c")
     parser.add_argument("--duration", type=int, default=20, help="wrk -d, seconds (max 20)")
@@ -733,6 +746,8 @@ def main() -> None:
         "--label", default="", help="results in http-<db>-<label>.json (e.g. redis), to keep both"
     )
     args = parser.parse_args()
+    if args.no_gzip:
+        HEADERS.clear()
     stop_on_term()
     select_code(args.commit)
     if not 1 <= args.duration <= 20:
@@ -856,6 +871,7 @@ def main() -> None:
             "pages": checks,
             "not_200": failing,
             "wrk": f"-t{args.threads} -c{args.connections} -d{args.duration}s --latency",
+            "request_headers": dict(HEADERS),
             "repeats": args.repeats,
             "urls": table,
             "runs": runs,
