@@ -24,6 +24,7 @@ from .models import (
     PublishedLeaf,
     PublishedResult,
 )
+from .official import absolute
 
 OPEN = {"Access-Control-Allow-Origin": "*"}  # public open data, readable from any site
 
@@ -101,31 +102,27 @@ def _field(field: PublishedField) -> dict:
 
 
 @require_safe
-@published_page(json=True, per_host=True)
+@published_page(json=True)
 def index(request):
-    """The published years, newest first, each with its groups and links (absolute: the copy is
-    kept per scheme and host)."""
+    """The published years, newest first, each with its groups and links (absolute, from
+    ``SITE_URL``: never from the request, so the one stored copy serves every reader)."""
     current = list(Publication.objects.latest_versions().order_by("-year", "group__order"))
-    return conditional(request, current, lambda: _index(request, current), OPEN, per_host=True)
+    return conditional(request, current, lambda: _index(current), OPEN)
 
 
-def _index(request, current: list[Publication]) -> JsonResponse:
+def _index(current: list[Publication]) -> JsonResponse:
     years: dict[int, list[dict]] = {}
     for publication in current:
-        has_sipas = publication.sipas_average is not None
+        args = [publication.year, publication.group_code]
         years.setdefault(publication.year, []).append(
             {
                 "code": publication.group_code,
                 "name": publication.group_name,
                 "version": publication.version,
                 "published_at": timezone.localtime(publication.published_at).isoformat(),
-                "rankings": request.build_absolute_uri(
-                    reverse("api:rankings", args=[publication.year, publication.group_code])
-                ),
-                "sipas": request.build_absolute_uri(
-                    reverse("api:sipas", args=[publication.year, publication.group_code])
-                )
-                if has_sipas
+                "rankings": absolute(reverse("api:rankings", args=args)),
+                "sipas": absolute(reverse("api:sipas", args=args))
+                if publication.sipas_average is not None
                 else None,
             }
         )

@@ -100,12 +100,11 @@ def shareable(request) -> bool:
     return request._cchc_shareable
 
 
-def validators(request, publications, *, per_host: bool = False) -> tuple[str, int | None]:
+def validators(request, publications) -> tuple[str, int | None]:
     """An ETag from what the page shows (its publications' checksums, the language, the path
     and the cleaned query, the newest publication of all, since pages list the published years,
     and the newest time a year's decision was recorded, since pages show it) and the time of
-    the newest publication shown. ``per_host``: the answer holds absolute addresses, so the
-    scheme and host (validated against ALLOWED_HOSTS) are part of it too."""
+    the newest publication shown."""
     from django.db.models import Subquery
 
     from .models import Decision, Publication
@@ -125,7 +124,6 @@ def validators(request, publications, *, per_host: bool = False) -> tuple[str, i
         request.GET.urlencode(),
         translation.get_language() or "",
         str(newest_anywhere),
-        *([_origin(request)] if per_host else []),
     ):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -155,14 +153,7 @@ def _private(response):
     return response
 
 
-def _origin(request) -> str:
-    """The scheme and host a request was made to (the host checked against ALLOWED_HOSTS)."""
-    return f"{request.scheme}://{request.get_host()}"
-
-
-def conditional(
-    request, publications, build, headers=None, *, shared: bool = False, per_host: bool = False
-):
+def conditional(request, publications, build, headers=None, *, shared: bool = False):
     """Answer 304 when the reader already has this page; else serve it from the cache or build
     it, and label it with its ETag and Last-Modified (a 304 carries them too). A reader whose
     page is their own (``shareable``) gets it built, private and without validators, unless the
@@ -170,15 +161,14 @@ def conditional(
     read the request), stored and served under the same key whoever asks.
 
     ``publications`` are what the answer shows: anything with a ``checksum`` and a
-    ``published_at``. ``per_host``: the answer holds absolute addresses built from the request
-    (``validators``)."""
+    ``published_at``."""
     headers = headers or {}
     if not shared and not shareable(request):
         response = build()
         for name, value in headers.items():
             response[name] = value
         return _private(response)
-    etag, last_modified = validators(request, publications, per_host=per_host)
+    etag, last_modified = validators(request, publications)
     not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if not_modified is not None:
         _label(not_modified, etag, last_modified, headers)
@@ -235,16 +225,14 @@ def bad_request(request, message: str, *, json: bool = False):
     )
 
 
-def published_page(*parameters: str, json: bool = False, per_host: bool = False):
+def published_page(*parameters: str, json: bool = False):
     """Decorate a public view that reads only published rows.
 
     ``parameters`` are the documented query parameters the view reads: they alone reach it
     (``request.GET`` and the query string are replaced by the cleaned ones), a malformed one
     answers 400 (in JSON with ``json``), and so does a ``BadQuery`` the view raises. Anonymous
     GET and HEAD requests are then served from a quick copy before the view runs any query; the
-    view's own ``conditional`` builds and validates on a miss. ``per_host``: the answer holds
-    absolute addresses built from the request's scheme and host, which are then part of the
-    copy's key (the host is one of ALLOWED_HOSTS, so the copies stay few)."""
+    view's own ``conditional`` builds and validates on a miss."""
 
     unknown = set(parameters) - set(PARAMETERS)
     if unknown:
@@ -256,7 +244,7 @@ def published_page(*parameters: str, json: bool = False, per_host: bool = False)
             try:
                 request.GET = clean_query(request.GET, parameters)
                 request.META["QUERY_STRING"] = request.GET.urlencode()
-                return _quick(view, request, *args, any_language=json, per_host=per_host, **kwargs)
+                return _quick(view, request, *args, any_language=json, **kwargs)
             except BadQuery as error:
                 return bad_request(request, str(error), json=json)
 
@@ -271,12 +259,11 @@ COMPRESSED_TYPES = ("text/", "application/json", "image/svg+xml")
 COMPRESS_FROM = 1024  # bytes
 
 
-def quick_key(request, *, any_language: bool = False, per_host: bool = False) -> str:
+def quick_key(request, *, any_language: bool = False) -> str:
     """The key of a public answer's quick copy: the generation (the publications as they now
     stand), the path, the cleaned query (the documented parameters only: ``published_page``)
-    and the language, unless the answer is the same in every language (the JSON API); the
-    scheme and host only for an answer that holds absolute addresses (``per_host``); nothing
-    else of the request."""
+    and the language, unless the answer is the same in every language (the JSON API);
+    nothing else of the request."""
     digest = hashlib.sha256(
         "\0".join(
             (
@@ -284,7 +271,6 @@ def quick_key(request, *, any_language: bool = False, per_host: bool = False) ->
                 request.GET.urlencode(),
                 "" if any_language else translation.get_language() or "",
                 generation(),
-                *([_origin(request)] if per_host else []),
             )
         ).encode()
     ).hexdigest()
@@ -317,11 +303,11 @@ def _serve(request, etag, last_modified, content, gzipped, headers):
     return response
 
 
-def _quick(view, request, *args, any_language: bool = False, per_host: bool = False, **kwargs):
+def _quick(view, request, *args, any_language: bool = False, **kwargs):
     seconds = settings.PUBLIC_PAGE_SECONDS
     if request.method not in ("GET", "HEAD") or not seconds or not shareable(request):
         return view(request, *args, **kwargs)
-    key = quick_key(request, any_language=any_language, per_host=per_host)
+    key = quick_key(request, any_language=any_language)
     stored = cache.get(key)
     if stored is not None:
         return _serve(request, *stored)
