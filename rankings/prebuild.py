@@ -6,9 +6,12 @@ no network), anonymous, in each language, exactly as a reader would ask for it: 
 is the one ``caching.published_page`` serves (the same key, compressed the same way). What is
 built, most read first: the home page, the list of units, the API's index; per current
 publication its ranking page and API, SIPAS page and API, methodology, versions, field
-rankings, the table's CSV and XLSX, the year's open data and decision documents; then every
-published unit's page and API answer. Pages that depend on what a reader asks (another sort,
-page or band of a ranking, a search, a comparison) are built by their first reader.
+rankings, the table's CSV and XLSX, the table's other pages and each band's first page, the
+SIPAS table's CSV, XLSX and other pages, the comparison's page, the versions it corrects;
+per year its open data, its decision documents and its home page; the site's card; then
+every published unit's page and API answer. What depends on what a reader asks (another sort,
+a search, a comparison of chosen units) or on a unit and a year (its report, cards and badge,
+its page in another year) is built by its first reader.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 
 def _urls() -> Iterator[str]:
-    from .models import Publication, PublishedCriterion, PublishedResult
+    from .models import Publication, PublishedCriterion, PublishedResult, PublishedSipas
 
     yield reverse("rankings:home")
     yield reverse("units")
@@ -39,10 +42,12 @@ def _urls() -> Iterator[str]:
     current = list(Publication.objects.latest_versions().order_by("-year", "group__order"))
     for publication in current:
         args = [publication.year, publication.group_code]
-        yield reverse("rankings:ranking", args=args)
+        ranking = reverse("rankings:ranking", args=args)
+        yield ranking
         yield reverse("api:rankings", args=args)
+        sipas = reverse("rankings:sipas", args=args)
         if publication.sipas_average is not None:
-            yield reverse("rankings:sipas", args=args)
+            yield sipas
             yield reverse("api:sipas", args=args)
         yield reverse("rankings:methodology", args=args)
         yield reverse("rankings:versions", args=args)
@@ -50,12 +55,25 @@ def _urls() -> Iterator[str]:
             publication=publication, parent_code=""
         ).values_list("code", flat=True):
             yield reverse("field_ranking", args=[*args, code])
-        yield reverse("rankings:ranking", args=args) + "?_export=csv"
-        yield reverse("rankings:ranking", args=args) + "?_export=xlsx"
+        yield ranking + "?_export=csv"
+        yield ranking + "?_export=xlsx"
+        # The rest of the table in its published order, and each band's first page.
+        yield from _pages(ranking, publication.unit_count)
+        for band in publication.bands.order_by("-min_index").values_list("code", flat=True):
+            yield f"{ranking}?band={band}"
+        if publication.sipas_average is not None:
+            yield sipas + "?_export=csv"
+            yield sipas + "?_export=xlsx"
+            yield from _pages(sipas, PublishedSipas.objects.filter(publication=publication).count())
+        yield reverse("compare", args=args)
+        for number in range(1, publication.version):  # the versions it corrects
+            yield reverse("version", args=[*args, number])
     for year in sorted({p.year for p in current}, reverse=True):
         yield reverse("rankings:open_data", args=[year])
         yield reverse("official:decision_pdf", args=[year])
         yield reverse("official:decision_docx", args=[year])
+        yield reverse("rankings:home") + f"?year={year}"
+    yield reverse("official:site_card")
     units = (
         PublishedResult.objects.filter(publication__in=current)
         .order_by("unit_code")
@@ -65,6 +83,14 @@ def _urls() -> Iterator[str]:
     for code in units.iterator(chunk_size=2000):
         yield reverse("rankings:unit", args=[code])
         yield reverse("api:unit", args=[code])
+
+
+def _pages(address: str, rows: int) -> Iterator[str]:
+    """Pages 2 and after of a table of ``rows`` rows, 100 a page (``views.PAGE_SIZE``)."""
+    from .views import PAGE_SIZE
+
+    for page in range(2, (rows + PAGE_SIZE - 1) // PAGE_SIZE + 1):
+        yield f"{address}?page={page}"
 
 
 LOCK_KEY = "cchc:prebuild:running"

@@ -136,11 +136,38 @@ def test_a_publication_prebuilds_its_answers_for_its_first_readers(
     cache.clear()
     with django_capture_on_commit_callbacks(execute=True):
         load_small_province(run, write)
-    for url in (RANKING, API, "/", "/units/so-a/", "/methodology/2023/departments/"):
+        run("publish", year=2023, group="departments", reason="Đính chính")
+    for url in (
+        RANKING,
+        API,
+        "/",
+        "/units/so-a/",
+        "/methodology/2023/departments/",
+        # Besides the main pages: each band, the downloads, the comparison, the version an
+        # erratum corrects, the year's home page and the site's card.
+        RANKING + "?band=tot",
+        RANKING + "?_export=csv",
+        "/sipas/2023/departments/?_export=xlsx",
+        "/compare/2023/departments/",
+        "/versions/2023/departments/1/",
+        "/?year=2023",
+        "/card.png",
+    ):
         for language in ("vi", "en"):
             client.cookies["django_language"] = language
             with django_assert_num_queries(0):
                 assert client.get(url).status_code == 200, url
+
+
+def test_the_prebuild_lists_every_page_of_a_long_table(published, monkeypatch):
+    """A table longer than a page: its other pages are built too (here 2 of 1 unit each)."""
+    from rankings import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    urls = list(prebuild._urls())
+    assert RANKING + "?page=2" in urls and RANKING + "?page=3" in urls
+    assert RANKING + "?page=4" not in urls
+    assert len(urls) == len(set(urls))  # nothing built twice
 
 
 def test_one_prebuild_at_a_time_the_second_asks_the_first_to_start_over(published):
