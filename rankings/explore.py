@@ -17,6 +17,7 @@ import re
 import unicodedata
 from decimal import Decimal
 from functools import wraps
+from typing import NamedTuple
 
 from django.http import Http404, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.shortcuts import render
@@ -101,6 +102,18 @@ def leaf_loss(kind: str, max_points: Decimal, leaf) -> Decimal | None:
 # /units/ ----------------------------------------------------------------------------------------
 
 
+class ListedResult(NamedTuple):
+    """What the list of units shows of a unit's latest result."""
+
+    unit_code: str
+    unit_name: str
+    index: Decimal
+    band_code: str
+    band_label: str
+    rank: int
+    publication_id: int
+
+
 @published_page("q")
 def units(request):
     """Every unit with a publication, in the group of its latest one, with its latest index,
@@ -136,15 +149,13 @@ def units(request):
         for position, publication in enumerate(navigation):
             order.setdefault(publication.group_code, position)
         seen, groups = set(), {}
-        records = PublishedResult.objects.filter(publication__in=navigation).only(
-            "unit_code",
-            "unit_name",
-            "index",
-            "band_code",
-            "band_label",
-            "rank",
-            "publication_id",
-        )
+        # Plain values, not model objects: a national installation has 3,300 units a year.
+        records = [
+            ListedResult(*values)
+            for values in PublishedResult.objects.filter(publication__in=navigation)
+            .order_by()
+            .values_list(*ListedResult._fields)
+        ]
         # Newest year first: the first result of a unit is its latest.
         for record in sorted(records, key=lambda r: -publications[r.publication_id].year):
             if record.unit_code in seen:

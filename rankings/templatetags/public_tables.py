@@ -1,4 +1,5 @@
-"""The body of a public table (``rankings/_table.html``), rendered in one pass.
+"""Long lists of the public pages rendered in one pass: the body of a public table
+(``rankings/_table.html``), the options of a unit picker and the list of units.
 
 django-tables2 works out a column's cell attributes again for every cell (``BoundColumn.attrs``)
 and the template resolves them again for each: on a ranking page of 100 units and 16 columns
@@ -8,8 +9,14 @@ the same render methods, links and escaping) and joined. Attributes that depend 
 (a callable) are still worked out per cell."""
 
 from django import template
-from django.utils.html import conditional_escape, format_html
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
+from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from rankings.language import page_is_vietnamese
+from rankings.templatetags.readable import vi
 
 register = template.Library()
 
@@ -54,3 +61,65 @@ def table_body(table):
             '<tr><td colspan="{}">{}</td></tr>', len(columns), table.empty_text or ""
         )
     return mark_safe("\n".join(rows))  # every part escaped above
+
+
+@register.simple_tag(takes_context=True)
+def unit_options(context, results, chosen: str = ""):
+    """The ``<option>`` of every ranked unit for a unit picker ("rank. name", its code as the
+    value), the ``chosen`` one selected. A page with three pickers of 3,300 units would render
+    10,000 options through the template: each option is made once per page here (kept in the
+    template's render context), and each picker only marks its choice."""
+    made = context.render_context.get("unit_options")
+    if made is None or made[0] is not results:
+        lang = "" if page_is_vietnamese() else ' lang="vi"'
+        options = {
+            r.unit_code: (
+                f'<option value="{escape(r.unit_code)}"',
+                f"{lang}>{escape(r.rank)}. {escape(r.unit_name)}</option>",
+            )
+            for r in results
+        }
+        made = (results, options)
+        context.render_context["unit_options"] = made
+    options = made[1]
+    return mark_safe(  # every value escaped above
+        "".join(
+            f"{start} selected{end}" if code == chosen else start + end
+            for code, (start, end) in options.items()
+        )
+    )
+
+
+@register.simple_tag
+def unit_rows(items):
+    """The rows of the list of units (``rankings/units.html``): each unit's name linked to its
+    page, its latest index, band and rank linked to that ranking. The whole list of a national
+    installation is 3,300 rows: each row is one string here, with the texts and links that
+    repeat (a publication's) made once."""
+    lang = "" if page_is_vietnamese() else ' lang="vi"'
+    unit_address = reverse("rankings:unit", args=["0"])[: -len("0/")]
+    by_publication = {}
+    rows = []
+    for item in items:
+        r, p = item["result"], item["publication"]
+        made = by_publication.get(p.pk)
+        if made is None:
+            title = _("Ranking of %(group)s, %(year)s") % {"group": p.group_name, "year": p.year}
+            made = (
+                f'<a href="{escape(reverse("rankings:ranking", args=[p.year, p.group_code]))}" '
+                f'title="{escape(title)}">',
+                p.unit_count,
+                f'<span class="self">{escape(p.year)}</span>',
+            )
+            by_publication[p.pk] = made
+        link, total, year = made
+        rank = _("%(rank)s of %(total)s") % {"rank": r.rank, "total": total}
+        rows.append(
+            f'<tr><th scope="row"><a href="{unit_address}{escape(r.unit_code)}/">'
+            f"{conditional_escape(vi(r.unit_name))}</a></th>"
+            f'<td class="num">{floatformat(r.index, 2)}</td>'
+            f'<td><span class="badge band-{escape(r.band_code or "none")}"{lang}>'
+            f"{escape(r.band_label)}</span></td>"
+            f'<td class="num">{link}{escape(rank)}</a>{year}</td></tr>'
+        )
+    return mark_safe("".join(rows))  # every value escaped above
