@@ -13,10 +13,10 @@ folder, emptied at the start (``--keep-cache`` to keep it), never the working tr
 the quick copies are keyed by path, so another database's copies would be served. ``make -n serve`` is read first: the gunicorn command it will run is
 recorded in the results, and the run is refused if it would install anything (the virtualenv
 older than ``pyproject.toml``: run ``make install`` first). The public pages come from the URL
-resolver (``pages.py``). Every request says ``Accept-Encoding: gzip``, as browsers, ``curl
---compressed`` and HTTP libraries do, so large answers travel as stored, compressed
-(``--no-gzip``: without it, as wrk and urllib ask by themselves; the results record the
-headers). Phases, each against the running server:
+resolver (``pages.py``). Every request says ``Accept-Encoding: gzip, deflate, br``, as
+browsers do over HTTPS, so large answers travel as stored, compressed (``--no-gzip``: without
+it, as wrk and urllib ask by themselves; the results record the headers). Phases, each
+against the running server:
 
 1. **check**: every public page once, cold (the server just started), then twice more: status,
    size, first and later times. Pages not answering 200 are reported and left out after.
@@ -107,9 +107,10 @@ SETTLE_MAX = 12
 
 
 LAST_ETAG: dict[str, str | None] = {}  # url -> the ETag of its last answer
-# What every request says it accepts: gzip, as browsers, curl --compressed and HTTP libraries
-# do (``--no-gzip``: nothing, as wrk and urllib do by themselves).
-HEADERS: dict[str, str] = {"Accept-Encoding": "gzip"}
+# What every request says it accepts: what browsers ask over HTTPS (Brotli and gzip; curl
+# --compressed and HTTP libraries ask gzip at least); ``--no-gzip``: nothing, as wrk and
+# urllib ask by themselves.
+HEADERS: dict[str, str] = {"Accept-Encoding": "gzip, deflate, br"}
 
 
 def fetch(url: str) -> tuple[int, int, float]:
@@ -720,7 +721,7 @@ def main() -> None:
     parser.add_argument(
         "--no-gzip",
         action="store_true",
-        help="requests without Accept-Encoding: gzip (large answers then sent whole)",
+        help="requests without Accept-Encoding (large answers then sent whole)",
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk -t")
     parser.add_argument("--connections", type=int, default=8, help="wrk -c")
