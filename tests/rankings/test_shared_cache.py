@@ -220,3 +220,27 @@ def test_the_api_index_links_are_the_sites_own_whatever_the_host_asked(
     # A host outside ALLOWED_HOSTS is refused before anything is built or copied.
     assert client.get("/api/v1/", HTTP_HOST="evil.example").status_code == 400
     assert entries() == stored
+
+
+def test_the_file_cache_keeps_values_as_pickled_and_still_reads_djangos_own(tmp_path):
+    """Copies are compressed already: the file cache stores them as they are (a reader does
+    not pay a zlib decompression), and a file Django's own file cache wrote is still read."""
+    import pickle
+    import zlib
+
+    from django.core.cache.backends.filebased import FileBasedCache
+
+    ours = SharedFileCache(str(tmp_path), {})
+    payload = gzip.compress(bytes(range(256)) * 400, mtime=0)  # already compressed
+    ours.set("copy", ("etag", {"gzip": payload}), 60)
+    assert ours.get("copy") == ("etag", {"gzip": payload})
+    with open(ours._key_to_file("copy"), "rb") as f:
+        assert payload in f.read()  # kept verbatim, not deflated again
+    assert ours.touch("copy", 120) and ours.get("copy") == ("etag", {"gzip": payload})
+    djangos = FileBasedCache(str(tmp_path), {})
+    djangos.set("old", {"written": "by Django"}, 60)
+    with open(djangos._key_to_file("old"), "rb") as f:
+        pickle.load(f)  # the expiry
+        zlib.decompress(f.read())  # Django's own format: zlib
+    assert ours.get("old") == {"written": "by Django"}
+    assert ours.get("missing", "default") == "default"
