@@ -282,43 +282,58 @@ def quick_key(request, *, any_language: bool = False) -> str:
             )
         ).encode()
     ).hexdigest()
-    return f"cchc:quick3:{digest}"
+    return f"cchc:quick4:{digest}"
 
 
-def accepted_encoding(request, stored) -> str | None:
-    """The stored encoding to send: the first of ``ENCODINGS`` that the reader's
-    Accept-Encoding names without ``q=0``; None: the answer as built."""
+def accepted_encodings(request) -> list[str]:
+    """The encodings of ``ENCODINGS`` that the reader's Accept-Encoding names without ``q=0``,
+    in the order they are preferred."""
     accepted = set()
     for part in request.META.get("HTTP_ACCEPT_ENCODING", "").lower().split(","):
         token, _sep, params = part.partition(";")
         if params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
             accepted.add(token.strip())
-    return next((name for name in ENCODINGS if name in stored and name in accepted), None)
+    return [name for name in ENCODINGS if name in accepted]
 
 
-def _serve(request, etag, last_modified, encoded, headers):
-    """A response from a stored copy: in the encoding the reader prefers among those stored
-    (``encoded``: encoding → bytes; its own ETag, ``"…-br"``), else the bytes as built
-    (decompressed from gzip); 304 when the reader has that representation."""
-    encoding = accepted_encoding(request, encoded)
+def _serve(request, etag, last_modified, body, headers, compressed, encoding):
+    """A response from a stored copy: ``body`` in ``encoding`` (with its own ETag, ``"…-br"``)
+    or as built (""); 304 when the reader has that representation. ``compressed``: the answer
+    is stored in ``ENCODINGS`` (so the response varies with Accept-Encoding)."""
     if encoding:
         etag = f'{etag[:-1]}-{encoding}"'
     not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if not_modified is not None:
         response = not_modified
-    elif encoding:
-        response = HttpResponse(encoded[encoding])
-        response["Content-Encoding"] = encoding
     else:
-        plain = encoded.get("")
-        response = HttpResponse(plain if plain is not None else gzip.decompress(encoded["gzip"]))
+        response = HttpResponse(body)
+        if encoding:
+            response["Content-Encoding"] = encoding
     for name, value in headers.items():
         if not_modified is None or name != "Content-Type":
             response[name] = value
     _label(response, etag, last_modified, {})
-    if "" not in encoded:
+    if compressed:
         patch_vary_headers(response, ["Accept-Encoding"])
     return response
+
+
+def _stored(request, key: str):
+    """The copy to send this reader: ``_serve``'s arguments, or None when there is none. Each
+    encoding of an answer is its own cache entry (``<key>:br``, ``<key>:gzip``; ``<key>:`` for
+    an answer kept as built), each with the answer's validators, so that a reader reads only
+    the bytes it is sent."""
+    accepted = accepted_encodings(request)
+    for encoding in (*accepted, ""):
+        found = cache.get(f"{key}:{encoding}")
+        if found is not None:
+            return (*found, encoding)
+    if "gzip" not in accepted:  # kept compressed only: the gzip copy, inflated
+        found = cache.get(f"{key}:gzip")
+        if found is not None:
+            etag, last_modified, body, headers, compressed = found
+            return (etag, last_modified, gzip.decompress(body), headers, compressed, "")
+    return None
 
 
 def _quick(view, request, *args, any_language: bool = False, **kwargs):
@@ -326,7 +341,7 @@ def _quick(view, request, *args, any_language: bool = False, **kwargs):
     if request.method not in ("GET", "HEAD") or not seconds or not shareable(request):
         return view(request, *args, **kwargs)
     key = quick_key(request, any_language=any_language)
-    stored = cache.get(key)
+    stored = _stored(request, key)
     if stored is not None:
         return _serve(request, *stored)
     response = view(request, *args, **kwargs)
@@ -337,17 +352,23 @@ def _quick(view, request, *args, any_language: bool = False, **kwargs):
             if response.has_header("Last-Modified")
             else None
         )
-        content = response.content
+        etag, content = response["ETag"], response.content
         compress = len(content) >= COMPRESS_FROM and response.get("Content-Type", "").startswith(
             COMPRESSED_TYPES
         )
-        # Encoding → bytes; "": as built (small or compressed already).
-        encoded = (
+        bodies = (
             {name: encode(content) for name, encode in ENCODINGS.items()}
             if compress
             else {"": content}
         )
-        stored = (response["ETag"], last_modified, encoded, headers)
-        cache.set(key, stored, CACHE_SECONDS if shared_cache() else seconds)
-        return _serve(request, *stored)
+        cache.set_many(
+            {
+                f"{key}:{name}": (etag, last_modified, body, headers, compress)
+                for name, body in bodies.items()
+            },
+            CACHE_SECONDS if shared_cache() else seconds,
+        )
+        encoding = next((name for name in accepted_encodings(request) if name in bodies), "")
+        body = bodies.get(encoding, content)
+        return _serve(request, etag, last_modified, body, headers, compress, encoding)
     return response
