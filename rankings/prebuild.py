@@ -130,7 +130,7 @@ def _build_all(progress, processes: int = 1) -> dict:
         connections.close_all()
         context = multiprocessing.get_context("fork")
         with context.Pool(processes) as pool:
-            counts = pool.map(_build, [urls[start::processes] for start in range(processes)])
+            counts = pool.map(_build_apart, [urls[start::processes] for start in range(processes)])
         built, failed = (sum(column) for column in zip(*counts, strict=True))
     else:
         built, failed = _build(urls, progress)
@@ -160,8 +160,16 @@ def _build(urls: list[str], progress=None) -> tuple[int, int]:
                 logger.warning("prebuild: %s answered %s", url, response.status_code)
         if progress and count % 500 == 0:
             progress(f"{count} / {len(urls)} addresses")
-    connections.close_all()
     return built, failed
+
+
+def _build_apart(urls: list[str]) -> tuple[int, int]:
+    """``_build`` in a forked process, which closes its own connections when done (never the
+    caller's: an inline prebuild runs inside a request or a test's transaction)."""
+    try:
+        return _build(urls)
+    finally:
+        connections.close_all()
 
 
 def after_commit() -> None:
