@@ -18,6 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from django.utils.formats import number_format
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -575,7 +576,10 @@ def parse_decimal(
         if minimum == 0:
             message = _("%(value)s is negative; it must be 0 or more") % {"value": text}
         else:
-            message = _("%(value)s is below %(minimum)s") % {"value": text, "minimum": minimum}
+            message = _("%(value)s is below %(minimum)s") % {
+                "value": text,
+                "minimum": number_format(minimum, 2),  # 1,25 in Vietnamese
+            }
         problems.add(row.number, column, message)
         return None
     if maximum is not None and value > maximum:
@@ -583,7 +587,7 @@ def parse_decimal(
             row.number,
             column,
             _("%(value)s is above the maximum of %(maximum)s")
-            % {"value": text, "maximum": maximum},
+            % {"value": text, "maximum": number_format(maximum, 2)},  # as the reader writes it
         )
         return None
     return value

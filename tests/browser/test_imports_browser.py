@@ -84,7 +84,7 @@ def test_the_secretariat_imports_survey_points_and_sipas_on_a_phone(
     page.wait_for_load_state()
     problems = page.locator("#import-problems li").all_inner_texts()
     assert len(problems) == 2
-    assert problems[0] == "dòng 2, cột final_score: 12 vượt quá mức tối đa 10.00"
+    assert problems[0] == "dòng 2, cột final_score: 12 vượt quá mức tối đa 10,00"
     assert problems[1].startswith("dòng 3, cột unit: ") and "'so-z'" in problems[1]
     assert Score.objects.count() == 0
     shot(page, screenshots, "import-problems")

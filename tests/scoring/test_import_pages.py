@@ -336,7 +336,8 @@ def test_the_problems_in_vietnamese(cast, login):
         "scores",
         "unit,criterion,self_score,final_score\nso-a,1.1.1,4,4.5\n",
     )
-    assert problems(response) == ["dòng 2, cột final_score: 4.5 vượt quá mức tối đa 4.00"]
+    # The value as typed; the maximum the Vietnamese way (a decimal comma).
+    assert problems(response) == ["dòng 2, cột final_score: 4.5 vượt quá mức tối đa 4,00"]
 
 
 @pytest.mark.parametrize(
