@@ -318,12 +318,11 @@ def _serve(request, etag, last_modified, body, headers, compressed, encoding):
     return response
 
 
-def _stored(request, key: str):
+def _stored(key: str, accepted: list[str]):
     """The copy to send this reader: ``_serve``'s arguments, or None when there is none. Each
     encoding of an answer is its own cache entry (``<key>:br``, ``<key>:gzip``; ``<key>:`` for
     an answer kept as built), each with the answer's validators, so that a reader reads only
-    the bytes it is sent."""
-    accepted = accepted_encodings(request)
+    the bytes it is sent. ``accepted``: the reader's (``accepted_encodings``)."""
     for encoding in (*accepted, ""):
         found = cache.get(f"{key}:{encoding}")
         if found is not None:
@@ -341,7 +340,8 @@ def _quick(view, request, *args, any_language: bool = False, **kwargs):
     if request.method not in ("GET", "HEAD") or not seconds or not shareable(request):
         return view(request, *args, **kwargs)
     key = quick_key(request, any_language=any_language)
-    stored = _stored(request, key)
+    accepted = accepted_encodings(request)
+    stored = _stored(key, accepted)
     if stored is not None:
         return _serve(request, *stored)
     response = view(request, *args, **kwargs)
@@ -368,7 +368,7 @@ def _quick(view, request, *args, any_language: bool = False, **kwargs):
             },
             CACHE_SECONDS if shared_cache() else seconds,
         )
-        encoding = next((name for name in accepted_encodings(request) if name in bodies), "")
+        encoding = next((name for name in accepted if name in bodies), "")
         body = bodies.get(encoding, content)
         return _serve(request, etag, last_modified, body, headers, compress, encoding)
     return response

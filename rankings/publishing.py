@@ -598,9 +598,7 @@ def _freeze_leaves(publication, criteria_set, leaves, rows, result_ids, text=Non
                     f"WITH src AS MATERIALIZED ({source}), "
                     f"ins AS (INSERT INTO {target} ({names}) SELECT {names} FROM src "
                     f"RETURNING 1) "
-                    f"SELECT (SELECT COUNT(*) FROM ins), "
-                    f"string_agg({_leaf_json('src')}, ', ' "
-                    f"ORDER BY src.result_position, src.position) FROM src",
+                    f"SELECT (SELECT COUNT(*) FROM ins), {_leaf_text_of('src')} FROM src",
                     params,
                 )
                 inserted, made = cursor.fetchone()
@@ -637,8 +635,7 @@ def _written_leaf_json(publication) -> str:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT string_agg({_leaf_json('src')}, ', ' "
-            f"ORDER BY src.result_position, src.position) FROM (SELECT r.position AS "
+            f"SELECT {_leaf_text_of('src')} FROM (SELECT r.position AS "
             f"result_position, r.unit_code, l.* FROM {quote(PublishedLeaf._meta.db_table)} l "
             f"JOIN {quote(PublishedResult._meta.db_table)} r ON r.id = l.result_id "
             f"WHERE r.publication_id = %s) src",
@@ -663,10 +660,7 @@ class LeafText:
             "%s::bigint[]) AS x(result_position, unit_code, assessment_id)) u"
         )
         source, params = _leaf_source(units, criteria_set, leaves, _derived(rows))
-        self.sql = (
-            f"SELECT string_agg({_leaf_json('src')}, ', ' "
-            f"ORDER BY src.result_position, src.position) FROM ({source}) src"
-        )
+        self.sql = f"SELECT {_leaf_text_of('src')} FROM ({source}) src"
         self.params = [
             list(range(1, len(rows) + 1)),
             [row.unit.code for row in rows],
@@ -723,6 +717,15 @@ def _json_decimal(column: str) -> str:
     """SQL for a decimal as ``json.dumps(..., default=str)`` writes it: its text, quoted, or
     null (a numeric's text keeps its scale, like ``str(Decimal)``)."""
     return f"COALESCE('\"' || {column}::text || '\"', 'null')"
+
+
+def _leaf_text_of(table: str) -> str:
+    """SQL for the checksum's text of every frozen leaf in ``table`` (its rows as
+    ``_leaf_json`` writes them, unit by unit in rank order, leaves in tree order): the one
+    aggregate of the insert, the second connection and the read-back."""
+    return (
+        f"string_agg({_leaf_json(table)}, ', ' ORDER BY {table}.result_position, {table}.position)"
+    )
 
 
 def _leaf_json(table: str) -> str:

@@ -15,8 +15,7 @@ from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from rankings.language import page_is_vietnamese
-from rankings.templatetags.readable import vi
+from rankings.templatetags.readable import vi, vi_lang
 
 register = template.Library()
 
@@ -71,7 +70,7 @@ def unit_options(context, results, chosen: str = ""):
     template's render context), and each picker only marks its choice."""
     made = context.render_context.get("unit_options")
     if made is None or made[0] is not results:
-        lang = "" if page_is_vietnamese() else ' lang="vi"'
+        lang = vi_lang()
         options = {
             r.unit_code: (
                 f'<option value="{escape(r.unit_code)}"',
@@ -96,7 +95,7 @@ def unit_rows(items):
     page, its latest index, band and rank linked to that ranking. The whole list of a national
     installation is 3,300 rows: each row is one string here, with the texts and links that
     repeat (a publication's) made once."""
-    lang = "" if page_is_vietnamese() else ' lang="vi"'
+    lang = vi_lang()
     unit_address = reverse("rankings:unit", args=["0"])[: -len("0/")]
     by_publication = {}
     rows = []
