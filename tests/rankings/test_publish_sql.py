@@ -202,7 +202,7 @@ def _frozen_as_the_scores_say(publication, expected) -> None:
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("seed", [0, 6, 12])
 def test_published_alone_the_checksum_text_is_made_on_a_second_connection(seed, monkeypatch):
     """Called as its own transaction (the command, the admin), publishing makes the leaves'
@@ -227,7 +227,7 @@ def test_published_alone_the_checksum_text_is_made_on_a_second_connection(seed, 
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("failure", ["connect", "query"])
 def test_without_a_second_connection_the_checksum_is_still_the_rows(failure, monkeypatch):
     """No second connection (the server's limit reached) or a failed query there: the insert
@@ -258,7 +258,7 @@ def test_without_a_second_connection_the_checksum_is_still_the_rows(failure, mon
 
 
 @postgres_only
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_score_written_while_publishing_waits_for_the_publication(monkeypatch):
     """The totals, the frozen leaves and their checksum read the same scores: a score written
     meanwhile waits until the publication is committed (here: gives up after 200 ms)."""
