@@ -25,13 +25,15 @@ place marks.
 
 from __future__ import annotations
 
-import itertools
+import contextvars
 import math
 import unicodedata
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.core.signals import request_started
+from django.dispatch import receiver
 from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -65,8 +67,23 @@ AXIS_HEIGHT = 20
 AXIS_FONT = 14  # px, never scaled: the SVGs have no viewBox
 REPEAT_AXIS_AFTER = 15  # a long chart repeats its axis below the last row
 
-_ids = itertools.count(1)  # ids stay unique when a page shows several charts
 _CONTROL = dict.fromkeys(code for code in range(32))
+
+# Chart ids are numbered from 1 in each request: unique when a page shows several charts, and
+# the same whenever the page is built again (a number counted over the process's life gave
+# the page other bytes at each build, under the same ETag).
+_last_id = contextvars.ContextVar("cchc_chart_id", default=0)
+
+
+def _next_id() -> int:
+    number = _last_id.get() + 1
+    _last_id.set(number)
+    return number
+
+
+@receiver(request_started)
+def _number_from_one(**kwargs) -> None:
+    _last_id.set(0)
 
 
 def band_colour(code: str, position: int) -> str:
@@ -240,7 +257,7 @@ def _figure(
     legend_after: bool = False,
     caption_hidden: bool = False,
 ) -> SafeString:
-    uid = f"chart-{next(_ids)}"
+    uid = f"chart-{_next_id()}"
     caption = _tag(
         "figcaption",
         title if isinstance(title, SafeString) else _clean(title),

@@ -499,3 +499,21 @@ def test_a_missing_value_of_a_pair_has_no_mark_and_is_written_as_a_dash():
     row = rows(figure)[1]
     assert len(dots(row)) == 1
     assert words(row) == "Lĩnh vực 2 — (60.00)"
+
+
+@pytest.mark.django_db
+def test_a_page_built_again_has_the_same_chart_ids(client, run, write):
+    """The ids are numbered in each request: a page built twice is the same bytes (its ETag
+    promises it), whatever was built in between."""
+    from django.core.cache import cache
+
+    from tests.factories import load_small_province
+
+    load_small_province(run, write)
+    client.cookies["django_language"] = "vi"
+    first = client.get("/rankings/2023/departments/").content
+    cache.clear()
+    client.get("/units/so-a/")  # other charts built in the same process in between
+    cache.clear()
+    assert client.get("/rankings/2023/departments/").content == first
+    assert b'id="chart-1-title"' in first
