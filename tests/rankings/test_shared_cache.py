@@ -79,6 +79,50 @@ def test_readers_who_accept_brotli_get_it_smaller_than_gzip(client, published, u
     assert not client.get(url, HTTP_ACCEPT_ENCODING="identity").has_header("Content-Encoding")
 
 
+def _stored_bodies(url: str) -> dict[str, bytes]:
+    """The quick copies of ``url`` (Vietnamese, as the tests' client asks), by encoding."""
+    from django.test import RequestFactory
+    from django.utils import translation
+
+    with translation.override("vi"):
+        key = caching.quick_key(RequestFactory().get(url))
+    found = {name: cache.get(f"{key}:{name}") for name in (*caching.ENCODINGS, "")}
+    return {name: value[2] for name, value in found.items() if value is not None}
+
+
+def test_a_reader_waiting_for_a_build_gets_one_fast_encoding_the_prebuild_all_smallest(
+    client, published, django_assert_num_queries
+):
+    """A page built on a miss is compressed in the reader's encoding only, at the fast
+    setting; another encoding is made for its own first reader from the answer's stored copy
+    (its validators read again, the page not built again). The prebuild stores every encoding
+    at its smallest."""
+    import brotli
+
+    client.cookies["django_language"] = "vi"
+    plain = client.get(RANKING).content
+    cache.clear()
+    br = client.get(RANKING, HTTP_ACCEPT_ENCODING="gzip, br")
+    assert br["Content-Encoding"] == "br" and brotli.decompress(br.content) == plain
+    assert _stored_bodies(RANKING) == {"br": brotli.compress(plain, quality=5)}
+    with django_assert_num_queries(2):  # the publication and the newest one (the ETag)
+        zipped = client.get(RANKING, HTTP_ACCEPT_ENCODING="gzip")
+    assert zipped["Content-Encoding"] == "gzip" and gzip.decompress(zipped.content) == plain
+    assert set(_stored_bodies(RANKING)) == {"br", "gzip"}
+    with django_assert_num_queries(0):
+        assert client.get(RANKING, HTTP_ACCEPT_ENCODING="gzip").content == zipped.content
+
+    cache.clear()
+    with caching.prebuilding():
+        client.get(RANKING, HTTP_ACCEPT_ENCODING="gzip")
+    stored = _stored_bodies(RANKING)
+    assert stored["br"] == brotli.compress(plain, quality=9)
+    assert stored["gzip"] == gzip.compress(plain, compresslevel=9, mtime=0)
+    assert "" not in stored
+    client.get(RANKING)  # outside the prebuild again: readers are back to their own encoding
+    assert not caching._PREBUILDING.get()
+
+
 def test_the_api_is_one_copy_for_every_language(client, published):
     client.cookies["django_language"] = "vi"
     client.get(API)
@@ -125,7 +169,10 @@ def test_a_shared_cache_keeps_copies_until_the_next_publication(
         monkeypatch.setattr(SharedFileCache, "set", spy)
         first = client.get(RANKING)
         # Not PUBLIC_PAGE_SECONDS: every worker sees the next publication's new generation.
-        # One entry per encoding (Brotli and gzip), so a reader reads only what it is sent.
+        # One entry per encoding, so a reader reads only what it is sent; a reader who
+        # accepts none leaves the gzip copy.
+        assert kept == [caching.CACHE_SECONDS]
+        client.get(RANKING, HTTP_ACCEPT_ENCODING="br")
         assert kept == [caching.CACHE_SECONDS] * len(caching.ENCODINGS)
         # Another worker, or the same one restarted, reads the copy from the files.
         other = SharedFileCache(str(tmp_path / "cache"), {})
