@@ -13,25 +13,38 @@ parameter, nothing written).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from decimal import Decimal
 from functools import wraps
 from typing import NamedTuple
 
+from django.core.cache import cache
 from django.http import Http404, HttpResponsePermanentRedirect, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import escape
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from scoring import calculation
 
-from .caching import PARAMETERS, BadQuery, bad_request, conditional, published_page
+from .caching import (
+    CACHE_SECONDS,
+    PARAMETERS,
+    BadQuery,
+    bad_request,
+    conditional,
+    published_page,
+)
 from .models import Publication, PublishedField, PublishedLeaf, PublishedResult
+from .templatetags.public_tables import unit_rows
+from .templatetags.readable import vi_lang
 
 MAX_COMPARED = 3
 
@@ -80,12 +93,17 @@ def canonical_query(query: str) -> str:
     return " ".join(search_terms(query))
 
 
-def matches(terms: list[str], name: str, code: str) -> bool:
-    """Every term of the query is in the unit's folded name, or the query is the unit's code
-    (folded: "so-a" is "so a"). (Codes are not searched word by word: the communes of a former
-    district carry its name in their codes, and would all match it.)"""
-    folded = fold(name)
-    return " ".join(terms) == canonical_query(code) or all(term in folded for term in terms)
+def matching(rows: list[tuple[str, str, str]], terms: list[str]) -> list[str]:
+    """The rows (``unit_list``'s: folded name, folded code, HTML) of the units a search finds,
+    as HTML, in their order: every term of the query is in the unit's folded name, or the query
+    is the unit's code (folded: "so-a" is "so a"). (Codes are not searched word by word: the
+    communes of a former district carry its name in their codes, and would all match it.)
+    Each term narrows the rows left by the one before: a national list is 3,300 rows."""
+    query = " ".join(terms)
+    found = rows
+    for term in terms:
+        found = [row for row in found if term in row[0] or row[1] == query]
+    return [row[2] for row in found]
 
 
 # Losses ------------------------------------------------------------------------------------------
@@ -112,6 +130,65 @@ class ListedResult(NamedTuple):
     band_label: str
     rank: int
     publication_id: int
+
+
+def unit_list(navigation) -> list[dict]:
+    """The list of units as ``/units/`` shows it, in the reader's language: the groups in the
+    navigation's order (newest year first, then the groups' order), each with its units in name
+    order, a unit in the group of its latest result. Each unit is ``(folded name, folded code,
+    row)``: what the search compares (``matching``) and the table's row (``unit_rows``).
+
+    Made once per navigation and language and kept in the cache (a search then reads it instead
+    of the 20,000 results of a national installation's six years, and folds no name again):
+    the key names every publication shown, by number and checksum, and publications never
+    change, so it never goes stale."""
+    digest = hashlib.sha256(get_language().encode())
+    for publication in navigation:
+        digest.update(f"\0{publication.pk}:{publication.checksum}".encode())
+    key = f"cchc:unitlist:{digest.hexdigest()[:32]}"
+    groups = cache.get(key)
+    if groups is not None:
+        return groups
+    publications = {p.pk: p for p in navigation}
+    # Groups in the order of the navigation (newest year first, then the groups' order).
+    order = {}
+    for position, publication in enumerate(navigation):
+        order.setdefault(publication.group_code, position)
+    seen, by_group = set(), {}
+    # Plain values, not model objects: a national installation has 3,300 units a year.
+    records = [
+        ListedResult(*values)
+        for values in PublishedResult.objects.filter(publication__in=navigation)
+        .order_by()
+        .values_list(*ListedResult._fields)
+    ]
+    # Newest year first: the first result of a unit is its latest.
+    for record in sorted(records, key=lambda r: -publications[r.publication_id].year):
+        if record.unit_code in seen:
+            continue
+        seen.add(record.unit_code)
+        publication = publications[record.publication_id]
+        by_group.setdefault(publication.group_code, []).append(
+            {"result": record, "publication": publication}
+        )
+    groups = []
+    for code in sorted(by_group, key=order.__getitem__):
+        items = sorted(
+            by_group[code], key=lambda u: calculation.name_sort_key(u["result"].unit_name)
+        )
+        rows = unit_rows(items)
+        groups.append(
+            {
+                "code": code,
+                "name": items[0]["publication"].group_name,
+                "rows": [
+                    (fold(item["result"].unit_name), canonical_query(item["result"].unit_code), row)
+                    for item, row in zip(items, rows, strict=True)
+                ],
+            }
+        )
+    cache.set(key, groups, CACHE_SECONDS)
+    return groups
 
 
 @published_page("q")
@@ -143,46 +220,17 @@ def units(request):
         raise Http404(_("Nothing has been published yet."))
 
     def build():
-        publications = {p.pk: p for p in navigation}
-        # Groups in the order of the navigation (newest year first, then the groups' order).
-        order = {}
-        for position, publication in enumerate(navigation):
-            order.setdefault(publication.group_code, position)
-        seen, groups = set(), {}
-        # Plain values, not model objects: a national installation has 3,300 units a year.
-        records = [
-            ListedResult(*values)
-            for values in PublishedResult.objects.filter(publication__in=navigation)
-            .order_by()
-            .values_list(*ListedResult._fields)
-        ]
-        # Newest year first: the first result of a unit is its latest.
-        for record in sorted(records, key=lambda r: -publications[r.publication_id].year):
-            if record.unit_code in seen:
-                continue
-            seen.add(record.unit_code)
-            if terms and not matches(terms, record.unit_name, record.unit_code):
-                continue
-            publication = publications[record.publication_id]
-            group = groups.setdefault(
-                publication.group_code,
-                {
-                    "code": publication.group_code,
-                    "name": publication.group_name,
-                    "order": order[publication.group_code],
-                    "units": [],
-                },
-            )
-            group["units"].append({"result": record, "publication": publication})
-        ordered = sorted(groups.values(), key=lambda g: g["order"])
-        for group in ordered:
-            group["units"].sort(key=lambda u: calculation.name_sort_key(u["result"].unit_name))
-        found = sum(len(g["units"]) for g in ordered)
+        groups = []
+        for group in unit_list(navigation):
+            rows = matching(group["rows"], terms) if terms else [r[2] for r in group["rows"]]
+            if rows:
+                groups.append({**group, "count": len(rows), "html": mark_safe("".join(rows))})
+        found = sum(g["count"] for g in groups)
         response = render(
             request,
             "rankings/units.html",
             {
-                "groups": ordered,
+                "groups": groups,
                 "query": query,
                 "found": found,
                 "navigation": navigation,
@@ -267,8 +315,9 @@ def compare(request, year: int, group: str):
     page's address (303); a wrong choice is shown again with the message (400). A unit not
     ranked in that group and year answers 404 with the picker; one or four units, or the same
     unit twice, 400.
-    Queries: the publication; every result of the group (the picker); the chosen units'
-    fields; their leaves; the criteria; the navigation; the newest publication (ETag)."""
+    Queries: the publication; the chosen units' results, fields and leaves; the criteria; the
+    navigation; the newest publication (ETag); the group's units for the picker only when its
+    options are not in the cache yet (``picker_options``, once per publication and language)."""
     publication = _current(year, group)
     if request.method == "POST":
         return _pick(request, publication)
@@ -277,10 +326,11 @@ def compare(request, year: int, group: str):
         raise BadQuery(_("The same unit is named twice: choose two or three different units."))
 
     def build():
-        results = list(
-            PublishedResult.objects.filter(publication=publication)
-            .order_by("position")
-            .only(
+        by_code = {
+            r.unit_code: r
+            for r in PublishedResult.objects.filter(
+                publication=publication, unit_code__in=codes
+            ).only(
                 "unit_code",
                 "unit_name",
                 "rank",
@@ -293,14 +343,12 @@ def compare(request, year: int, group: str):
                 "change_basis",
                 "publication_id",
             )
-        )
-        by_code = {r.unit_code: r for r in results}
+        }
         unknown = [code for code in codes if code not in by_code]
         if unknown:
             return _picker(
                 request,
                 publication,
-                results,
                 codes,
                 _("Not ranked in %(group)s in %(year)s: %(units)s. Choose among the units below.")
                 % {
@@ -311,7 +359,7 @@ def compare(request, year: int, group: str):
                 status=404,
             )
         if not codes:
-            return _picker(request, publication, results, [])
+            return _picker(request, publication, [])
         chosen = [by_code[code] for code in codes]
         fields = {}
         for field in PublishedField.objects.filter(result__in=chosen).order_by("position"):
@@ -360,7 +408,7 @@ def compare(request, year: int, group: str):
                 "field_rows": field_rows,
                 "rows": rows,
                 "most_lost": most_lost,
-                "results": results,
+                "options": picker_options(publication),
                 "codes": codes,
                 "slots": _slots(codes),
                 "navigation": Publication.objects.navigation(),
@@ -375,13 +423,13 @@ def _slots(codes: list[str]) -> list[str]:
     return (codes + ["", "", ""])[:MAX_COMPARED]
 
 
-def _picker(request, publication, results, codes, message="", status=200):
+def _picker(request, publication, codes, message="", status=200):
     return render(
         request,
         "rankings/compare.html",
         {
             "publication": publication,
-            "results": results,
+            "options": picker_options(publication),
             "codes": codes,
             "slots": _slots(codes),
             "message": message,
@@ -391,17 +439,36 @@ def _picker(request, publication, results, codes, message="", status=200):
     )
 
 
+def picker_options(publication) -> str:
+    """The ``<option>`` of every unit ranked in ``publication`` ("rank. name", its code as the
+    value), in the reader's language, none selected (``public_tables.unit_options`` marks a
+    picker's choice). Made once per publication and language and kept in the cache: every
+    comparison of a national group (3,300 units) then reads one string instead of the group's
+    results. A publication never changes once made, so its key never goes stale."""
+    key = f"cchc:options:{publication.pk}:{publication.checksum[:16]}:{get_language()}"
+    options = cache.get(key)
+    if options is None:
+        lang = vi_lang()
+        options = "".join(
+            f'<option value="{escape(code)}"{lang}>{escape(rank)}. {escape(name)}</option>'
+            for code, rank, name in PublishedResult.objects.filter(publication=publication)
+            .order_by("position")
+            .values_list("unit_code", "rank", "unit_name")
+        )
+        cache.set(key, options, CACHE_SECONDS)
+    return options
+
+
 def _pick(request, publication):
     """The picker's answer: the chosen codes (empty choices left out), checked against the
     group's published units, then a redirect to the comparison's address; else the picker
     again with what is wrong (400)."""
     codes = [code.strip() for code in request.POST.getlist("unit")[:MAX_COMPARED] if code.strip()]
-    results = list(
-        PublishedResult.objects.filter(publication=publication)
-        .order_by("position")
-        .only("unit_code", "unit_name", "rank", "publication_id")
+    known = set(
+        PublishedResult.objects.filter(publication=publication, unit_code__in=codes).values_list(
+            "unit_code", flat=True
+        )
     )
-    known = {r.unit_code for r in results}
     if len(codes) < 2 or len(set(codes)) != len(codes):
         message = _("Choose two or three different units.")
     elif any(code not in known for code in codes):
@@ -410,7 +477,7 @@ def _pick(request, publication):
         return HttpResponseRedirect(
             _compare_url(publication.year, publication.group_code, codes), status=303
         )
-    response = _picker(request, publication, results, codes, message, status=400)
+    response = _picker(request, publication, codes, message, status=400)
     response["Cache-Control"] = "private, no-cache"
     return response
 
@@ -418,18 +485,14 @@ def _pick(request, publication):
 @published_page()
 def compare_with(request, year: int, group: str, unit: str):
     """The picker with one unit already chosen (the unit page's "compare with…" link).
-    Queries: the publication; the group's results; the navigation; the newest publication."""
+    Queries: the publication; whether the unit is ranked there; the navigation; the newest
+    publication; the group's units only when the picker's options are not in the cache."""
     publication = _current(year, group)
 
     def build():
-        results = list(
-            PublishedResult.objects.filter(publication=publication)
-            .order_by("position")
-            .only("unit_code", "unit_name", "rank", "publication_id")
-        )
-        if unit not in {r.unit_code for r in results}:
+        if not PublishedResult.objects.filter(publication=publication, unit_code=unit).exists():
             raise Http404(_("This unit is not ranked in this group and year."))
-        return _picker(request, publication, results, [unit])
+        return _picker(request, publication, [unit])
 
     return conditional(request, [publication], build)
 

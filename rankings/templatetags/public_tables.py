@@ -62,39 +62,22 @@ def table_body(table):
     return mark_safe("\n".join(rows))  # every part escaped above
 
 
-@register.simple_tag(takes_context=True)
-def unit_options(context, results, chosen: str = ""):
-    """The ``<option>`` of every ranked unit for a unit picker ("rank. name", its code as the
-    value), the ``chosen`` one selected. A page with three pickers of 3,300 units would render
-    10,000 options through the template: each option is made once per page here (kept in the
-    template's render context), and each picker only marks its choice."""
-    made = context.render_context.get("unit_options")
-    if made is None or made[0] is not results:
-        lang = vi_lang()
-        options = {
-            r.unit_code: (
-                f'<option value="{escape(r.unit_code)}"',
-                f"{lang}>{escape(r.rank)}. {escape(r.unit_name)}</option>",
-            )
-            for r in results
-        }
-        made = (results, options)
-        context.render_context["unit_options"] = made
-    options = made[1]
-    return mark_safe(  # every value escaped above
-        "".join(
-            f"{start} selected{end}" if code == chosen else start + end
-            for code, (start, end) in options.items()
-        )
-    )
-
-
 @register.simple_tag
-def unit_rows(items):
-    """The rows of the list of units (``rankings/units.html``): each unit's name linked to its
-    page, its latest index, band and rank linked to that ranking. The whole list of a national
-    installation is 3,300 rows: each row is one string here, with the texts and links that
-    repeat (a publication's) made once."""
+def unit_options(options: str, chosen: str = ""):
+    """A unit picker's ``<option>`` elements (``explore.picker_options``: made once per
+    publication and language, escaped there) with the ``chosen`` unit selected. A unit code is
+    letters, digits, "-" and "_" (the importers' rule), so ``value="code"`` names one option."""
+    if chosen:
+        marker = f'<option value="{escape(chosen)}"'
+        options = options.replace(marker, f"{marker} selected", 1)
+    return mark_safe(options)  # every value escaped by picker_options
+
+
+def unit_rows(items) -> list[str]:
+    """The rows of the list of units (``rankings/units.html``, through ``explore.unit_list``),
+    one ``<tr>`` string per unit: its name linked to its page, its latest index, band and rank
+    linked to that ranking. The whole list of a national installation is 3,300 rows, with the
+    texts and links that repeat (a publication's) made once. Every value is escaped here."""
     lang = vi_lang()
     unit_address = reverse("rankings:unit", args=["0"])[: -len("0/")]
     by_publication = {}
@@ -121,4 +104,4 @@ def unit_rows(items):
             f"{escape(r.band_label)}</span></td>"
             f'<td class="num">{link}{escape(rank)}</a>{year}</td></tr>'
         )
-    return mark_safe("".join(rows))  # every value escaped above
+    return rows

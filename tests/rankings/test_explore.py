@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from rankings import explore
+from rankings.caching import new_generation
 from rankings.explore import canonical_query, fold, leaf_loss
 from rankings.models import Publication
 from tests.factories import load_small_province
@@ -580,12 +581,14 @@ def test_undocumented_parameters_neither_change_the_answer_nor_build_it_again(
         # the newest publication (ETag).
         ("/units/", 3),
         ("/units/?q=so", 3),
-        # The publication; the newest publication (ETag); the group's results; the chosen
-        # units' fields; their leaves; the criteria; the navigation.
-        ("/compare/2023/departments/?units=so-a,so-b", 7),
-        # The publication; the newest publication; the group's results; the navigation.
+        # The publication; the newest publication (ETag); the chosen units' results; their
+        # fields; their leaves; the criteria; the group's units (the picker's options, not
+        # cached yet); the navigation.
+        ("/compare/2023/departments/?units=so-a,so-b", 8),
+        # The publication; the newest publication; the picker's options; the navigation.
         ("/compare/2023/departments/", 4),
-        ("/compare/2023/departments/with/so-a/", 4),
+        # The same and whether the unit is ranked there.
+        ("/compare/2023/departments/with/so-a/", 5),
         # The publication; the newest publication; its fields; the field's rows with their
         # results; the navigation.
         ("/rankings/2023/departments/fields/1/", 5),
@@ -609,3 +612,51 @@ def test_query_counts_do_not_grow_with_units(client, run, write, two_years, url,
     assert Publication.objects.count() >= 4
     if url.startswith("/units/?"):
         assert "Sở Thêm 39" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "queries"),
+    [
+        # The list of units is kept per navigation and language: a search built after the
+        # quick copies are gone reads the navigation and the newest publication, no result.
+        ("/units/", "/units/?q=so+b", 2),
+        # The picker's options are kept per publication and language: the comparison reads
+        # the publication, the newest publication, the chosen units' results, fields and
+        # leaves, the criteria and the navigation, never the group's other units.
+        ("/compare/2023/departments/", "/compare/2023/departments/?units=so-b,so-a", 7),
+        ("/compare/2023/departments/", "/compare/2023/departments/with/so-b/", 4),
+    ],
+)
+def test_long_lists_are_made_once_per_publication(client, two_years, first, then, queries):
+    client.cookies["django_language"] = "vi"
+    assert client.get(first).status_code == 200
+    new_generation()  # every quick copy forgotten, as after a publication of another group
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(then)
+    assert response.status_code == 200
+    assert len(captured) == queries, [q["sql"][:120] for q in captured.captured_queries]
+
+
+def test_a_search_and_the_picker_show_a_newer_publication(client, run, write, two_years):
+    """Nothing kept goes stale: the list and the options are keyed by the publications."""
+    client.cookies["django_language"] = "vi"
+    assert "Sở Thêm 0" not in client.get("/units/").content.decode()
+    assert "Sở Thêm 0" not in client.get("/compare/2023/departments/").content.decode()
+    grow_province(run, write, 2)
+    run("publish", year=2023, group="departments", reason="more units")
+    listed = client.get("/units/?q=them").content.decode()
+    assert "Sở Thêm 0" in listed and "Sở Thêm 1" in listed
+    picker = client.get("/compare/2023/departments/with/so-a/").content.decode()
+    assert picker.count(">Sở Thêm 0<") == 0  # shown as "rank. name"
+    assert picker.count(". Sở Thêm 0</option>") == 3  # in each of the three pickers
+    assert picker.count('<option value="so-a" selected') == 1
+
+
+def test_the_picker_marks_only_the_chosen_unit(client, two_years):
+    """``so-a`` chosen must not select a unit whose code starts with it."""
+    client.cookies["django_language"] = "vi"
+    page = client.get("/compare/2023/departments/?units=so-b,so-a").content.decode()
+    assert page.count(" selected") == 2
+    first, second, third = page.split('<select id="unit-')[1:]
+    assert '<option value="so-b" selected' in first and '<option value="so-a" selected' in second
+    assert " selected" not in third
