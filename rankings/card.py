@@ -106,6 +106,20 @@ def badge_context(result, province_name: str) -> dict:
 # The PNG cards --------------------------------------------------------------------------------
 
 
+# The faces the cards are drawn in (style, pixel size): ``rankings.warm`` opens them all once.
+FACES = (
+    ("B", 30),
+    ("B", 44),
+    ("B", 54),
+    ("B", 66),
+    ("B", 150),
+    ("", 32),
+    ("", 40),
+    ("", 44),
+    ("I", 32),
+)
+
+
 @cache
 def _font(style: str, size: int):
     from PIL import ImageFont
@@ -150,8 +164,11 @@ def _canvas(header: str):
 
 
 def _png(image) -> bytes:
+    """The image as PNG at zlib's fastest level: 12 ms and about 32 kB for a card, where
+    ``optimize`` took 47 ms (four fifths of a card's build) for 15 kB. The card is built once
+    per publication and served as stored."""
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG", compress_level=1)
     return out.getvalue()
 
 

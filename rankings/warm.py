@@ -1,0 +1,58 @@
+"""What a server process loads once, before it answers anybody: the public templates compiled,
+both languages' translation catalogues read, the card fonts opened.
+
+Django does each of these lazily, on the first request that needs it: in a fresh gunicorn
+worker, the first reader of a unit's badge or report paid 10–50 ms for them on top of the
+build. ``cchc/wsgi.py`` calls ``warm()`` when the application is loaded; with gunicorn's
+``--preload`` (``make serve``) that is once in the master, and every worker (also one replaced
+after ``--max-requests``) is forked with all of it in memory. Nothing here touches the
+database: a connection must not cross a fork.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.conf import settings
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader import get_template
+from django.utils import translation
+
+logger = logging.getLogger(__name__)
+
+# The templates of the public site (the admin's and the staff pages' are left to their users).
+PUBLIC = ("rankings", "")
+
+
+def public_templates() -> list[str]:
+    """Names of the public site's templates: ``templates/*.html`` and ``templates/rankings/*``."""
+    root = Path(settings.BASE_DIR) / "templates"
+    names = []
+    for folder in PUBLIC:
+        directory = root / folder
+        for path in sorted(directory.glob("*.*")):
+            if path.is_file():
+                names.append(str(path.relative_to(root)))
+    return names
+
+
+def warm() -> dict:
+    """Compile the public templates into the cached loader, read every language's catalogue
+    and open the card fonts; returns what was loaded. A template that fails to load is logged,
+    never raised: the server must start."""
+    from .card import FACES, _font
+
+    loaded = 0
+    for name in public_templates():
+        try:
+            get_template(name)
+            loaded += 1
+        except (TemplateDoesNotExist, TemplateSyntaxError):
+            logger.exception("warm: template %s did not load", name)
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            translation.gettext("Administrative reform index")
+    for style, size in FACES:
+        _font(style, size)
+    return {"templates": loaded, "languages": len(settings.LANGUAGES), "fonts": len(FACES)}
