@@ -119,3 +119,72 @@ def test_the_form_needs_its_csrf_token(staff):
     )
     assert response.status_code == 403
     assert User.objects.get(pk=staff.pk).check_password(OLD)
+
+
+def wrong_old_password(client):
+    return client.post(
+        "/accounts/password/",
+        {"old_password": "guess-" + NEW, "new_password1": NEW, "new_password2": NEW},
+    )
+
+
+def test_wrong_old_passwords_are_throttled_like_logins(staff, settings):
+    """A signed-in session cannot be used to try passwords: the fifth wrong current password
+    ends the session and shows the lockout page; the account cannot log in from that address
+    for the cool-off, not even with the right password; nothing was changed."""
+    assert settings.AXES_FAILURE_LIMIT == 5
+    hash_before = User.objects.get(pk=staff.pk).password
+    client = logged_in(staff.username, OLD)
+    for _attempt in range(4):
+        assert wrong_old_password(client).status_code == 200  # the form, with the error
+    locked = wrong_old_password(client)
+    assert locked.status_code == 429
+    assert "_auth_user_id" not in client.session  # signed out
+    assert User.objects.get(pk=staff.pk).password == hash_before
+    assert not can_log_in(staff.username, OLD)
+    # Another session of the same account, from the same address: refused before any check,
+    # even with the right password.
+    assert wrong_old_password(client).status_code == 302  # signed out: to the login page
+
+
+def test_a_locked_account_cannot_change_its_password_from_another_session(staff, settings):
+    """Failures counted at the login page count here too: an account locked from this address
+    is refused on the password page even with the right current password."""
+    client = logged_in(staff.username, OLD)
+    for _attempt in range(5):
+        log_in(staff.username, "wrong-" + OLD)
+    hash_before = User.objects.get(pk=staff.pk).password
+    response = client.post(
+        "/accounts/password/",
+        {"old_password": OLD, "new_password1": NEW, "new_password2": NEW},
+    )
+    assert response.status_code == 429
+    assert User.objects.get(pk=staff.pk).password == hash_before
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_right_old_password_after_a_few_wrong_ones_still_works(staff):
+    client = logged_in(staff.username, OLD)
+    for _attempt in range(3):
+        wrong_old_password(client)
+    response = client.post(
+        "/accounts/password/",
+        {"old_password": OLD, "new_password1": NEW, "new_password2": NEW},
+    )
+    assert response.status_code == 302 and response["Location"] == "/accounts/password/done/"
+    assert can_log_in(staff.username, NEW)
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_the_admins_password_page_sends_to_the_throttled_one(staff, method):
+    """``/admin/password_change/`` is not a second, unthrottled way to try passwords."""
+    staff.is_staff = True
+    staff.save()
+    client = logged_in(staff.username, OLD)
+    hash_before = User.objects.get(pk=staff.pk).password
+    response = getattr(client, method)(
+        "/admin/password_change/",
+        {"old_password": OLD, "new_password1": NEW, "new_password2": NEW},
+    )
+    assert response.status_code == 302 and response["Location"] == "/accounts/password/"
+    assert User.objects.get(pk=staff.pk).password == hash_before
