@@ -1,9 +1,10 @@
 """What a server process loads once, before it answers anybody: the public templates compiled,
-both languages' translation catalogues read, the card fonts opened.
+both languages' translation catalogues read, the card fonts opened, the URLconf imported and
+its patterns compiled, the static files' manifest read.
 
 Django does each of these lazily, on the first request that needs it: in a fresh gunicorn
 worker, the first reader of a unit's badge or report paid 10–50 ms for them on top of the
-build. ``cchc/wsgi.py`` calls ``warm()`` when the application is loaded; with gunicorn's
+build, and the first request of any kind 70–110 ms. ``cchc/wsgi.py`` calls ``warm()`` when the application is loaded; with gunicorn's
 ``--preload`` (``make serve``) that is once in the master, and every worker (also one replaced
 after ``--max-requests``) is forked with all of it in memory. Nothing here touches the
 database: a connection must not cross a fork.
@@ -17,6 +18,8 @@ from pathlib import Path
 from django.conf import settings
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import get_template
+from django.templatetags.static import static
+from django.urls import get_resolver, reverse
 from django.utils import translation
 
 logger = logging.getLogger(__name__)
@@ -55,4 +58,13 @@ def warm() -> dict:
             translation.gettext("Administrative reform index")
     for style, size in FACES:
         _font(style, size)
+    # The URLconf is imported, and its patterns compiled, by the first request that resolves
+    # or reverses an address (60 ms); the static files' manifest is read by the first page.
+    resolver = get_resolver()
+    resolver.resolve("/")
+    reverse("rankings:home")
+    try:
+        static("css/cchc.css")
+    except ValueError:  # no manifest yet (before collectstatic): the first page reads it
+        logger.warning("warm: the static files' manifest is missing (run collectstatic)")
     return {"templates": loaded, "languages": len(settings.LANGUAGES), "fonts": len(FACES)}

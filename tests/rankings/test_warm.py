@@ -22,3 +22,12 @@ def test_warm_leaves_the_language_as_it_found_it():
     with translation.override("en"):
         warm.warm()
         assert translation.get_language() == "en"
+
+
+def test_warm_imports_the_urlconf_before_any_request():
+    from django.urls import clear_url_caches, get_resolver
+
+    clear_url_caches()
+    assert not get_resolver()._populated
+    warm.warm()
+    assert get_resolver()._populated  # patterns compiled and the reverse tables filled
