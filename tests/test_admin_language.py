@@ -6,6 +6,7 @@ import re
 from decimal import Decimal as D
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth.models import User
 
 from scoring import workflow
@@ -28,6 +29,8 @@ LEFTOVERS = {
     "change": ['class="historylink">History<'],
     "history": ["Changed by", "Change reason", ">Comment<", ">Object<", "1 entry"],
     "user": ["Raw passwords are not stored", "Reset password"],
+    "attempts": [">Attempt Time<", ">IP Address<", ">User Agent<", ">Username<", ">Path<"],
+    "attempt": ["Form Data", "Meta Data", "Failed Logins", "GET Data", "POST Data"],
 }
 
 
@@ -40,6 +43,16 @@ def pages(cast, assessment_a):
         leaves=[workflow.SelfInput(leaf("1.1.1").pk, D("4"), "Kế hoạch 12/KH")],
     )
     root = User.objects.create_superuser("root", "root@example.org", "pw")
+    attempt = AccessAttempt.objects.create(
+        username="staff-so-a",
+        ip_address="203.0.113.7",
+        user_agent="Mozilla/5.0",
+        http_accept="text/html",
+        path_info="/accounts/login/",
+        get_data="",
+        post_data="username=staff-so-a",
+        failures_since_start=3,
+    )
     round_obj = Round.objects.get(year=YEAR)
     score = Score.objects.get(assessment=assessment_a, criterion=leaf("1.1.1"))
     assessment = Assessment.objects.get(pk=assessment_a.pk)
@@ -54,6 +67,8 @@ def pages(cast, assessment_a):
         "round": (f"/admin/scoring/round/{round_obj.pk}/change/", cast["secretariat"], ["change"]),
         "score history": (f"/admin/scoring/score/{score.pk}/history/", root, ["history"]),
         "user": (f"/admin/auth/user/{cast['staff_a'].pk}/change/", root, ["user"]),
+        "login attempts": ("/admin/axes/accessattempt/", root, ["attempts"]),
+        "login attempt": (f"/admin/axes/accessattempt/{attempt.pk}/change/", root, ["attempt"]),
         "appraisal": (
             f"/admin/scoring/assessment/{assessment.pk}/appraise/",
             cast["appraiser_1"],
