@@ -63,7 +63,9 @@ def prebuild_processes(db: str) -> list[str]:
             line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        if "prebuild" not in line or "bench/" in line:
+        # Not the bench's own scripts; but a ``--commit`` snapshot's manage.py lives under
+        # bench/out/code/ too, and its prebuild is the one to wait for.
+        if "prebuild" not in line or ("bench/" in line and "manage.py prebuild" not in line):
             continue
         try:
             environ = (entry / "environ").read_bytes().split(b"\0")

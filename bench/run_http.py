@@ -596,7 +596,9 @@ def first_reader_phase(base, env, pages, samples, config, logs, args) -> dict:
     # workers; either way the machine is busy until it is done.
     waited = time.perf_counter()
     seen = []
-    while prebuild_processes(args.db) and time.perf_counter() - waited < 600:
+    # A national prebuild takes 10 minutes on a fast machine with one process, half an hour on
+    # a slow one: wait up to two hours for it.
+    while prebuild_processes(args.db) and time.perf_counter() - waited < 7200:
         seen = seen or prebuild_processes(args.db)
         time.sleep(0.5)
     settle = [wait_quiet(), wait_quiet()]
