@@ -19,7 +19,9 @@ Environment variables:
   shared by every worker and kept across restarts). ``CACHE_BACKEND=memory``: a cache per
   process instead, at most ``CACHE_MAX_MB`` megabytes (64 by default).
 - ``PREBUILD``: ``process`` (default), ``inline`` or ``off``: how public answers are built into
-  the cache after a publication is committed (``manage.py prebuild``).
+  the cache after a publication is committed (``manage.py prebuild``);
+  ``PREBUILD_UNIT_ANSWERS`` (default 500): up to this many units, each unit's report, cards,
+  badge and pages of every year are prebuilt too.
 - ``S3_BUCKET`` (+ ``S3_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``): keep
   evidence files in S3-compatible object storage (needs ``pip install .[s3]``).
 - ``SECURE_SSL_REDIRECT``: ``0`` behind a proxy that already redirects, or on loopback tests.
@@ -232,6 +234,10 @@ if PREBUILD not in ("process", "inline", "off"):
     raise ImproperlyConfigured(f"PREBUILD={PREBUILD!r} is not one of process, inline, off")
 # Processes the prebuild shares its work among (1: the other cores stay with the readers).
 PREBUILD_PROCESSES = env_int("PREBUILD_PROCESSES", 1, minimum=1)
+# Up to this many published units, the prebuild also builds what depends on a unit and a year
+# (report, cards, badge, picker, page of each year: tens of answers a unit); above it their
+# first readers build them (0: never prebuilt).
+PREBUILD_UNIT_ANSWERS = env_int("PREBUILD_UNIT_ANSWERS", 500)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -9,9 +9,11 @@ publication its ranking page and API, SIPAS page and API, methodology, versions,
 rankings, the table's CSV and XLSX, the table's other pages and each band's first page, the
 SIPAS table's CSV, XLSX and other pages, the comparison's page, the versions it corrects;
 per year its open data, its decision documents and its home page; the site's card; then
-every published unit's page and API answer. What depends on what a reader asks (another sort,
-a search, a comparison of chosen units) or on a unit and a year (its report, cards and badge,
-its page in another year) is built by its first reader.
+every published unit's page and API answer; last, where the units are few enough
+(``PREBUILD_UNIT_ANSWERS``), what depends on a unit and a year: its badge and card, its report,
+card, comparison picker and page of each year. What depends on what a reader asks (another sort,
+a search, a comparison of chosen units), and a national installation's per-unit answers, are
+built by their first reader. A newer publication makes a running prebuild start over.
 """
 
 from __future__ import annotations
@@ -85,6 +87,35 @@ def _urls() -> Iterator[str]:
     for code in units.iterator(chunk_size=2000):
         yield reverse("rankings:unit", args=[code])
         yield reverse("api:unit", args=[code])
+    if units.count() <= settings.PREBUILD_UNIT_ANSWERS:
+        yield from _unit_answers(current)
+
+
+def _unit_answers(current) -> Iterator[str]:
+    """What depends on a unit and a year, for every unit of the current publications: its
+    badge and card, then for each year it is published (newest first) its report, that
+    year's card, the comparison's picker with it chosen, and its page in that year (the
+    newest is its page without a year, built above). Tens of answers a unit: built last, and
+    only where the units are few enough (``PREBUILD_UNIT_ANSWERS``, 500 by default: a
+    province's 130 units take minutes; a national 3,300 hours, and gigabytes of cache)."""
+    from .models import PublishedResult
+
+    rows = (
+        PublishedResult.objects.filter(publication__in=current)
+        .order_by("unit_code", "-publication__year", "publication__group_code")
+        .values_list("unit_code", "publication__year", "publication__group_code")
+    )
+    previous = None
+    for code, year, group in rows.iterator(chunk_size=2000):
+        if code != previous:
+            previous, newest = code, year
+            yield reverse("official:badge", args=[code])
+            yield reverse("official:unit_card", args=[code])
+        yield reverse("official:report", args=[code, year])
+        yield reverse("official:unit_year_card", args=[code, year])
+        yield reverse("compare_with", args=[year, group, code])
+        if year != newest:
+            yield reverse("rankings:unit", args=[code]) + f"?year={year}"
 
 
 def _pages(address: str, rows: int) -> Iterator[str]:
@@ -97,6 +128,7 @@ def _pages(address: str, rows: int) -> Iterator[str]:
 
 LOCK_KEY = "cchc:prebuild:running"
 AGAIN_KEY = "cchc:prebuild:again"
+CHECK_EVERY = 100  # addresses between two looks at AGAIN_KEY
 
 
 def prebuild(progress: Callable[[str], None] | None = None, processes: int = 1) -> dict:
@@ -153,6 +185,11 @@ def _build(urls: list[str], progress=None) -> tuple[int, int]:
         for code, _name in settings.LANGUAGES
     ]
     for count, url in enumerate(urls, start=1):
+        if count % CHECK_EVERY == 0 and cache.get(AGAIN_KEY):
+            # A newer publication is waiting: start over with it (``prebuild``) rather than
+            # finish answers it has made out of date.
+            logger.info("prebuild: a newer publication, starting over after %s addresses", count)
+            break
         for client in clients:
             with prebuilding():  # every encoding, at its smallest
                 response = client.get(url)

@@ -304,3 +304,68 @@ def test_the_file_cache_keeps_values_as_pickled_and_still_reads_djangos_own(tmp_
         zlib.decompress(f.read())  # Django's own format: zlib
     assert ours.get("old") == {"written": "by Django"}
     assert ours.get("missing", "default") == "default"
+
+
+def test_a_province_prebuilds_every_answer_of_a_unit_and_year(
+    client, run, write, django_assert_num_queries, django_capture_on_commit_callbacks, settings
+):
+    """Up to ``PREBUILD_UNIT_ANSWERS`` units, what depends on a unit and a year is prebuilt
+    too: its first reader after a publication is served a copy."""
+    settings.PREBUILD = "inline"
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        load_small_province(run, write, year=2022)
+        load_small_province(run, write)
+    for url in (
+        "/units/so-a/badge.svg",
+        "/units/so-a/card.png",
+        "/units/so-a/2023/card.png",
+        "/units/so-a/2022/card.png",
+        "/units/so-a/2023/report/",
+        "/units/so-a/2022/report/",
+        "/compare/2023/departments/with/so-a/",
+        "/compare/2022/departments/with/so-b/",
+        "/units/so-a/?year=2022",
+    ):
+        for language in ("vi", "en"):
+            client.cookies["django_language"] = language
+            with django_assert_num_queries(0):
+                assert client.get(url).status_code == 200, url
+
+
+def test_above_the_limit_a_units_answers_are_left_to_their_first_readers(published, settings):
+    urls = list(prebuild._urls())
+    assert "/units/so-a/2023/report/" in urls and "/units/so-a/badge.svg" in urls
+    assert "/units/so-a/?year=2023" not in urls  # its newest year is its page without a year
+    assert len(urls) == len(set(urls))
+    units = len({url.split("/")[2] for url in urls if url.endswith("/badge.svg")})
+    settings.PREBUILD_UNIT_ANSWERS = units - 1
+    fewer = list(prebuild._urls())
+    assert not [url for url in fewer if "/report/" in url or url.endswith(".svg")]
+    assert "/units/so-a/" in fewer  # the unit's own page is always prebuilt
+
+
+def test_a_newer_publication_makes_a_running_prebuild_start_over(published, monkeypatch):
+    """Asked again while it runs (a newer publication), the prebuild stops where it is and
+    starts over with the newest publications, instead of finishing answers out of date."""
+    from django.test import Client
+
+    asked = []
+    original = Client.get
+
+    def get(self, url, *args, **kwargs):
+        asked.append(url)
+        if len(asked) == 15:  # a publication committed meanwhile (8th address, 1st language)
+            cache.set(prebuild.AGAIN_KEY, 1)
+        return original(self, url, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "get", get)
+    monkeypatch.setattr(prebuild, "CHECK_EVERY", 10)
+    addresses = len(list(prebuild._urls()))
+    assert addresses > 20  # long enough to be stopped part of the way
+    done = prebuild.prebuild()
+    languages = 2
+    # The first run stopped before its 10th address (the next look), the second ran to the end.
+    assert len(asked) == 9 * languages + addresses * languages
+    assert done["failed"] == 0 and not cache.get(prebuild.AGAIN_KEY)
+    assert asked[-1] == list(prebuild._urls())[-1]
