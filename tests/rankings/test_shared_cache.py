@@ -211,6 +211,14 @@ def _keys(file_cache):
     return [f"{key}:{encoding}" for encoding in (*caching.ENCODINGS, "")]
 
 
+def assert_served_a_copy(client, url, django_assert_num_queries):
+    """``url`` is answered in both languages from the cache, without a query."""
+    for language in ("vi", "en"):
+        client.cookies["django_language"] = language
+        with django_assert_num_queries(0):
+            assert client.get(url).status_code == 200, url
+
+
 def test_a_publication_prebuilds_its_answers_for_its_first_readers(
     client, run, write, django_assert_num_queries, django_capture_on_commit_callbacks, settings
 ):
@@ -235,10 +243,7 @@ def test_a_publication_prebuilds_its_answers_for_its_first_readers(
         "/?year=2023",
         "/card.png",
     ):
-        for language in ("vi", "en"):
-            client.cookies["django_language"] = language
-            with django_assert_num_queries(0):
-                assert client.get(url).status_code == 200, url
+        assert_served_a_copy(client, url, django_assert_num_queries)
 
 
 def test_the_prebuild_lists_every_page_of_a_long_table(published, monkeypatch):
@@ -327,10 +332,7 @@ def test_a_province_prebuilds_every_answer_of_a_unit_and_year(
         "/compare/2022/departments/with/so-b/",
         "/units/so-a/?year=2022",
     ):
-        for language in ("vi", "en"):
-            client.cookies["django_language"] = language
-            with django_assert_num_queries(0):
-                assert client.get(url).status_code == 200, url
+        assert_served_a_copy(client, url, django_assert_num_queries)
 
 
 def test_above_the_limit_a_units_answers_are_left_to_their_first_readers(published, settings):
