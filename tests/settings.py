@@ -8,5 +8,7 @@ os.environ.setdefault("DEBUG", "1")
 # no prebuilding after a publication unless a test asks for it.
 os.environ.setdefault("CACHE_BACKEND", "memory")
 os.environ.setdefault("PREBUILD", "off")
+# A prebuild a test asks for builds the per-unit answers only where the test says so.
+os.environ.setdefault("PREBUILD_UNIT_ANSWERS", "0")
 
 from cchc.settings import *  # noqa: E402, F403

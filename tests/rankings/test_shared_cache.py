@@ -317,6 +317,7 @@ def test_a_province_prebuilds_every_answer_of_a_unit_and_year(
     """Up to ``PREBUILD_UNIT_ANSWERS`` units, what depends on a unit and a year is prebuilt
     too: its first reader after a publication is served a copy."""
     settings.PREBUILD = "inline"
+    settings.PREBUILD_UNIT_ANSWERS = 500  # the default (the tests' settings turn it off)
     cache.clear()
     with django_capture_on_commit_callbacks(execute=True):
         load_small_province(run, write, year=2022)
@@ -336,6 +337,7 @@ def test_a_province_prebuilds_every_answer_of_a_unit_and_year(
 
 
 def test_above_the_limit_a_units_answers_are_left_to_their_first_readers(published, settings):
+    settings.PREBUILD_UNIT_ANSWERS = 500
     urls = list(prebuild._urls())
     assert "/units/so-a/2023/report/" in urls and "/units/so-a/badge.svg" in urls
     assert "/units/so-a/?year=2023" not in urls  # its newest year is its page without a year
@@ -347,7 +349,7 @@ def test_above_the_limit_a_units_answers_are_left_to_their_first_readers(publish
     assert "/units/so-a/" in fewer  # the unit's own page is always prebuilt
 
 
-def test_a_newer_publication_makes_a_running_prebuild_start_over(published, monkeypatch):
+def test_a_newer_publication_makes_a_running_prebuild_start_over(published, monkeypatch, settings):
     """Asked again while it runs (a newer publication), the prebuild stops where it is and
     starts over with the newest publications, instead of finishing answers out of date."""
     from django.test import Client
@@ -363,6 +365,7 @@ def test_a_newer_publication_makes_a_running_prebuild_start_over(published, monk
 
     monkeypatch.setattr(Client, "get", get)
     monkeypatch.setattr(prebuild, "CHECK_EVERY", 10)
+    settings.PREBUILD_UNIT_ANSWERS = 500  # a longer list, to be stopped part of the way
     addresses = len(list(prebuild._urls()))
     assert addresses > 20  # long enough to be stopped part of the way
     done = prebuild.prebuild()
