@@ -84,10 +84,12 @@ def _urls() -> Iterator[str]:
         .values_list("unit_code", flat=True)
         .distinct()
     )
+    count = 0
     for code in units.iterator(chunk_size=2000):
+        count += 1  # the units, counted here rather than queried again
         yield reverse("rankings:unit", args=[code])
         yield reverse("api:unit", args=[code])
-    if units.count() <= settings.PREBUILD_UNIT_ANSWERS:
+    if count <= settings.PREBUILD_UNIT_ANSWERS:
         yield from _unit_answers(current)
 
 
