@@ -37,7 +37,7 @@ serve: $(STAMP)
 	$(BIN)/python manage.py check --deploy
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
-	$(BIN)/gunicorn cchc.wsgi --preload --workers $(WORKERS) --bind $(BIND) --access-logfile - --max-requests 2000 --max-requests-jitter 200 --timeout 120
+	$(BIN)/gunicorn cchc.wsgi --config python:cchc.serving --preload --workers $(WORKERS) --bind $(BIND) --access-logfile - --max-requests 2000 --max-requests-jitter 200 --timeout 120
 
 # The whole suite, one worker per core (pytest-xdist; each worker has its own test database).
 PYTEST_ARGS ?= -n auto

@@ -169,17 +169,29 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "cchc.wsgi.application"
 
+
+# How long a worker keeps its database connection: for good (the default, checked before each
+# request's first query and replaced if it broke: unset or `none`), or CONN_MAX_AGE seconds (0: one per
+# request). A connection closed after an idle minute made the next reader pay a new one and a
+# cold PostgreSQL backend: 100-300 ms on a page built on a miss (docs/benchmarks.md). Each
+# gunicorn worker opens and warms its own when it starts (cchc/serving.py).
+_CONN_MAX_AGE = (
+    None
+    if os.environ.get("CONN_MAX_AGE", "").strip().lower() in ("", "none")
+    else env_int("CONN_MAX_AGE", 0)
+)
+
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("CONN_MAX_AGE", 60),
+        conn_max_age=_CONN_MAX_AGE,
         conn_health_checks=True,
     )
 }
 if os.environ.get("DATABASE_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
         os.environ["DATABASE_REPLICA_URL"],
-        conn_max_age=env_int("CONN_MAX_AGE", 60),
+        conn_max_age=_CONN_MAX_AGE,
         conn_health_checks=True,
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
@@ -218,7 +230,7 @@ elif os.environ.get("CACHE_BACKEND", "files") == "files":
         "default": {
             "BACKEND": "cchc.cache.SharedFileCache",
             "LOCATION": str(CACHE_DIR),
-            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 50_000, minimum=100)},
+            "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 200_000, minimum=100)},
         }
     }
 else:

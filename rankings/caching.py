@@ -156,7 +156,9 @@ def _private(response):
     return response
 
 
-def conditional(request, publications, build, headers=None, *, shared: bool = False):
+def conditional(
+    request, publications, build, headers=None, *, shared: bool = False, stored_as: str = ""
+):
     """Answer 304 when the reader already has this page; else serve it from the cache or build
     it, and label it with its ETag and Last-Modified (a 304 carries them too). A reader whose
     page is their own (``shareable``) gets it built, private and without validators, unless the
@@ -164,7 +166,10 @@ def conditional(request, publications, build, headers=None, *, shared: bool = Fa
     read the request), stored and served under the same key whoever asks.
 
     ``publications`` are what the answer shows: anything with a ``checksum`` and a
-    ``published_at``."""
+    ``published_at``. ``stored_as``: the key of a ``shared`` answer's copy, when its bytes
+    depend on less than its ETag does (the same bytes under several addresses, or bytes that
+    outlive a newer publication elsewhere): what the bytes show, e.g. a published result and
+    the language. The ETag stays the address's own."""
     headers = headers or {}
     if not shared and not shareable(request):
         response = build()
@@ -176,7 +181,7 @@ def conditional(request, publications, build, headers=None, *, shared: bool = Fa
     if not_modified is not None:
         _label(not_modified, etag, last_modified, headers)
         return not_modified
-    key = f"cchc:page:{etag}"
+    key = f"cchc:page:{stored_as}" if shared and stored_as else f"cchc:page:{etag}"
     stored = cache.get(key)
     if stored is not None:
         content, headers = stored

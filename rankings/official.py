@@ -17,6 +17,7 @@ X-Frame-Options and carries ``frame-ancestors *``; every other page still refuse
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -263,10 +264,28 @@ def badge(request, unit: str):
 
 
 def _unit_png(request, result):
-    def build():
-        return HttpResponse(cards.unit_png(result, province_title()), content_type="image/png")
+    """The card of one published result. Its bytes depend on the result (a publication never
+    changes), the language and the province only: one copy serves the unit's card and its
+    newest year's card, and a year's card outlives the publications of other years."""
+    province = province_title()
 
-    return conditional(request, [result.publication], build, shared=True)
+    def build():
+        return HttpResponse(cards.unit_png(result, province), content_type="image/png")
+
+    stored_as = (
+        "card:"
+        + hashlib.sha256(
+            "\0".join(
+                (
+                    str(result.pk),
+                    result.publication.checksum,
+                    translation.get_language() or "",
+                    province,
+                )
+            ).encode()
+        ).hexdigest()
+    )
+    return conditional(request, [result.publication], build, shared=True, stored_as=stored_as)
 
 
 @published_page()

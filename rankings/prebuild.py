@@ -9,11 +9,12 @@ publication its ranking page and API, SIPAS page and API, methodology, versions,
 rankings, the table's CSV and XLSX, the table's other pages and each band's first page, the
 SIPAS table's CSV, XLSX and other pages, the comparison's page, the versions it corrects;
 per year its open data, its decision documents and its home page; the site's card; then
-every published unit's page and API answer; last, where the units are few enough
-(``PREBUILD_UNIT_ANSWERS``), what depends on a unit and a year: its badge and card, its report,
-card, comparison picker and page of each year. What depends on what a reader asks (another sort,
-a search, a comparison of chosen units), and a national installation's per-unit answers, are
-built by their first reader. A newer publication makes a running prebuild start over.
+every published unit's page and API answer; last, what depends on a unit and a year: each
+unit's badge and card and the newest year's report and card, and, where the units are few
+enough (``PREBUILD_UNIT_ANSWERS``), its report, card, comparison picker and page of every year.
+What depends on what a reader asks (another sort, a search, a comparison of chosen units), and
+a national installation's older years and pickers, are built by their first reader. A newer
+publication makes a running prebuild start over.
 """
 
 from __future__ import annotations
@@ -89,24 +90,30 @@ def _urls() -> Iterator[str]:
         count += 1  # the units, counted here rather than queried again
         yield reverse("rankings:unit", args=[code])
         yield reverse("api:unit", args=[code])
-    if count <= settings.PREBUILD_UNIT_ANSWERS:
-        yield from _unit_answers(current)
+    if settings.PREBUILD_UNIT_ANSWERS > 0 and current:
+        yield from _unit_answers(current, every_year=count <= settings.PREBUILD_UNIT_ANSWERS)
 
 
-def _unit_answers(current) -> Iterator[str]:
-    """What depends on a unit and a year, for every unit of the current publications: its
-    badge and card, then for each year it is published (newest first) its report, that
-    year's card, the comparison's picker with it chosen, and its page in that year (the
-    newest is its page without a year, built above). Tens of answers a unit: built last, and
-    only where the units are few enough (``PREBUILD_UNIT_ANSWERS``, 500 by default: a
-    province's 130 units take minutes; a national 3,300 hours, and gigabytes of cache)."""
+def _unit_answers(current, *, every_year: bool) -> Iterator[str]:
+    """What depends on a unit and a year, built last. For every unit of the newest year's
+    publications, at any scale: its badge and card, and that year's report and card (the
+    card is one copy for both addresses: ``official._unit_png``). Where the units are few
+    enough (``every_year``: at most ``PREBUILD_UNIT_ANSWERS``, 500 by default), for every
+    unit and every year it is published (newest first) its report, that year's card, the
+    comparison's picker with it chosen, and its page in that year (the newest is its page
+    without a year, built above): tens of answers a unit, minutes for a province's 130 units,
+    hours and gigabytes for a national 3,300, whose older years and pickers are left to their
+    first readers."""
     from .models import PublishedResult
 
+    newest_year = max(p.year for p in current)
     rows = (
         PublishedResult.objects.filter(publication__in=current)
         .order_by("unit_code", "-publication__year", "publication__group_code")
         .values_list("unit_code", "publication__year", "publication__group_code")
     )
+    if not every_year:
+        rows = rows.filter(publication__year=newest_year)
     previous = None
     for code, year, group in rows.iterator(chunk_size=2000):
         if code != previous:
@@ -115,9 +122,10 @@ def _unit_answers(current) -> Iterator[str]:
             yield reverse("official:unit_card", args=[code])
         yield reverse("official:report", args=[code, year])
         yield reverse("official:unit_year_card", args=[code, year])
-        yield reverse("compare_with", args=[year, group, code])
-        if year != newest:
-            yield reverse("rankings:unit", args=[code]) + f"?year={year}"
+        if every_year:
+            yield reverse("compare_with", args=[year, group, code])
+            if year != newest:
+                yield reverse("rankings:unit", args=[code]) + f"?year={year}"
 
 
 def _pages(address: str, rows: int) -> Iterator[str]:

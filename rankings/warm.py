@@ -68,3 +68,45 @@ def warm() -> dict:
     except ValueError:  # no manifest yet (before collectstatic): the first page reads it
         logger.warning("warm: the static files' manifest is missing (run collectstatic)")
     return {"templates": loaded, "languages": len(settings.LANGUAGES), "fonts": len(FACES)}
+
+
+def warm_database() -> int:
+    """Open this process's database connection and run, once, the reads every public answer
+    built on a miss makes (the published years, the validators' newest publication, a unit's
+    results, fields, leaves, criteria, bands, SIPAS rows, decisions), so that the server
+    process behind the connection has read its catalogue for these tables before a reader
+    waits on it. Only in a process that will keep the connection (a gunicorn worker after the
+    fork: ``cchc/serving.py``), never before a fork. Returns the number of queries run."""
+    from django.db import connection
+
+    from .models import (
+        Decision,
+        Publication,
+        PublishedBand,
+        PublishedCriterion,
+        PublishedField,
+        PublishedLeaf,
+        PublishedResult,
+        PublishedSipas,
+    )
+
+    connection.ensure_connection()
+    latest = Publication.objects.latest_versions()
+    queries = [
+        lambda: Publication.objects.navigation(),
+        lambda: Publication.objects.order_by("-pk").values_list("pk").first(),
+        lambda: Decision.objects.order_by("-recorded_at").values_list("recorded_at").first(),
+        lambda: (
+            PublishedResult.objects.filter(unit__code="", publication__in=latest)
+            .select_related("publication")
+            .first()
+        ),
+        lambda: PublishedField.objects.filter(result__publication__in=latest, result_id=0).first(),
+        lambda: PublishedLeaf.objects.filter(result_id=0).order_by("position").first(),
+        lambda: PublishedCriterion.objects.filter(publication_id=0).first(),
+        lambda: PublishedBand.objects.filter(publication_id=0).first(),
+        lambda: PublishedSipas.objects.filter(unit__code="", publication__in=latest).first(),
+    ]
+    for query in queries:
+        query()
+    return len(queries)

@@ -65,6 +65,7 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
         ("AXES_FAILURE_LIMIT", "0", "AXES_FAILURE_LIMIT=0 is below 1"),
         ("CACHE_BACKEND", "redis", "CACHE_BACKEND='redis' is neither 'files' nor 'memory'"),
         ("PREBUILD", "yes", "PREBUILD='yes' is not one of process, inline, off"),
+        ("CONN_MAX_AGE", "forever", "CONN_MAX_AGE='forever' is not a whole number"),
     ],
 )
 def test_a_mistyped_setting_stops_the_start_instead_of_meaning_off(
@@ -163,3 +164,38 @@ def test_every_string_of_the_ui_is_in_the_catalogue(tmp_path):
     entries = po_entries((tmp_path / "locale/vi/LC_MESSAGES/django.po").read_text(encoding="utf-8"))
     untranslated = [msgid for msgid, msgstr, fuzzy in entries if msgid and (not msgstr or fuzzy)]
     assert untranslated == [], "new strings to translate: run make messages, then translate them"
+
+
+@pytest.mark.parametrize(
+    ("value", "kept"), [(None, "None"), ("none", "None"), ("0", "0"), ("300", "300")]
+)
+def test_a_worker_keeps_its_database_connection_unless_told_otherwise(tmp_path, value, kept):
+    """Unset, a connection is kept for good (checked before each request's first query): one
+    closed after an idle minute made the next reader pay a new connection and a cold server
+    process (docs/benchmarks.md). ``CONN_MAX_AGE`` seconds otherwise, 0 for one per request."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "SECRET_KEY": "a-long-random-production-secret-key-for-the-check-only-0123456789-xyz",
+        "ALLOWED_HOSTS": "x",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'kept.sqlite3'}",
+        "DATABASE_REPLICA_URL": f"sqlite:///{tmp_path / 'replica.sqlite3'}",
+    }
+    if value is not None:
+        env["CONN_MAX_AGE"] = value
+    code = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['CONN_MAX_AGE'], "
+        "settings.DATABASES['replica']['CONN_MAX_AGE'], "
+        "settings.DATABASES['default']['CONN_HEALTH_CHECKS'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-v", "0", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [kept, kept, "True"]

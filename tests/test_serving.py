@@ -38,9 +38,23 @@ def test_make_serve_and_the_documented_unit_run_gunicorn_alike():
         # download built on a miss (a national decision PDF: 24-35 s on a slow machine) is
         # not killed at gunicorn's default 30 s, answering 500 to every reader.
         assert "--preload" in flags
+        # Each worker opens and warms its database connection before its first reader.
+        assert flags["--config"] == "python:cchc.serving"
         assert flags["--max-requests"] == "2000"
         assert int(flags["--timeout"]) >= 120
     assert set(ours) == set(theirs)
     assert {k: v for k, v in ours.items() if k not in ("--workers", "--bind")} == {
         k: v for k, v in theirs.items() if k not in ("--workers", "--bind")
     }
+
+
+def test_the_serving_module_is_a_gunicorn_config_with_a_post_fork_hook():
+    from gunicorn.config import Config
+
+    from cchc import serving
+
+    config = Config()
+    for name in dir(serving):
+        if name in config.settings:
+            config.set(name, getattr(serving, name))
+    assert config.post_fork is serving.post_fork  # gunicorn accepts it as its hook

@@ -3,6 +3,7 @@ parameters only, kept in a cache every worker reads and that survives restarts, 
 large, built right after a publication is committed."""
 
 import gzip
+import re
 
 import pytest
 from django.core.cache import cache
@@ -336,17 +337,79 @@ def test_a_province_prebuilds_every_answer_of_a_unit_and_year(
         assert_served_a_copy(client, url, django_assert_num_queries)
 
 
-def test_above_the_limit_a_units_answers_are_left_to_their_first_readers(published, settings):
+def test_above_the_limit_only_the_newest_years_answers_of_a_unit_are_prebuilt(run, write, settings):
+    """A national installation (more units than ``PREBUILD_UNIT_ANSWERS``) prebuilds, for
+    each unit of the newest year, its badge and card and that year's report and card; its
+    older years and its comparison picker are left to their first readers. 0: none at all."""
+    cache.clear()
+    load_small_province(run, write, year=2022)
+    load_small_province(run, write)
     settings.PREBUILD_UNIT_ANSWERS = 500
     urls = list(prebuild._urls())
     assert "/units/so-a/2023/report/" in urls and "/units/so-a/badge.svg" in urls
+    assert "/units/so-a/2022/report/" in urls and "/units/so-a/?year=2022" in urls
     assert "/units/so-a/?year=2023" not in urls  # its newest year is its page without a year
     assert len(urls) == len(set(urls))
     units = len({url.split("/")[2] for url in urls if url.endswith("/badge.svg")})
+    assert units > 1
+
     settings.PREBUILD_UNIT_ANSWERS = units - 1
     fewer = list(prebuild._urls())
-    assert not [url for url in fewer if "/report/" in url or url.endswith(".svg")]
+    for answer in ("badge.svg", "card.png", "2023/card.png", "2023/report/"):
+        assert f"/units/so-a/{answer}" in fewer
+        pattern = re.compile(rf"/units/[^/]+/{re.escape(answer)}")
+        assert len([u for u in fewer if pattern.fullmatch(u)]) == units
+    assert not [u for u in fewer if "/2022/" in u and u.startswith("/units/")]
+    assert "/units/so-a/?year=2022" not in fewer
+    assert not [u for u in fewer if "/with/" in u]
     assert "/units/so-a/" in fewer  # the unit's own page is always prebuilt
+
+    settings.PREBUILD_UNIT_ANSWERS = 0
+    none = list(prebuild._urls())
+    assert not [u for u in none if u.endswith((".svg", "card.png", "/report/")) and "/units/" in u]
+    assert "/units/so-a/" in none
+
+
+def test_a_units_card_and_its_newest_years_card_are_one_copy(
+    client, published, monkeypatch, django_assert_max_num_queries
+):
+    """The two addresses show the same result: drawn once, stored once, each with its own
+    ETag."""
+    from rankings import card
+
+    drawn = []
+    original = card.unit_png
+    monkeypatch.setattr(card, "unit_png", lambda *a: drawn.append(1) or original(*a))
+    latest = client.get("/units/so-a/card.png")
+    year = client.get("/units/so-a/2023/card.png")
+    assert latest.status_code == year.status_code == 200
+    assert latest.content == year.content and latest.content.startswith(b"\x89PNG")
+    assert len(drawn) == 1
+    assert latest["ETag"] != year["ETag"]
+    # Another language is another drawing.
+    client.get("/units/so-a/card.png", HTTP_ACCEPT_LANGUAGE="en")
+    assert len(drawn) == 2
+
+
+def test_a_years_card_outlives_the_publication_of_another_year(client, run, write, monkeypatch):
+    """A published result never changes: its card, drawn once, is still the copy served after
+    a newer year is published (with a new ETag, since the pages' years changed)."""
+    from rankings import card
+
+    cache.clear()
+    load_small_province(run, write, year=2022)
+    first = client.get("/units/so-a/2022/card.png")
+    assert first.status_code == 200
+    drawn = []
+    original = card.unit_png
+    monkeypatch.setattr(card, "unit_png", lambda *a: drawn.append(1) or original(*a))
+    load_small_province(run, write)  # 2023 published: a new generation, new ETags
+    again = client.get("/units/so-a/2022/card.png")
+    assert again.status_code == 200 and again.content == first.content
+    assert again["ETag"] != first["ETag"]
+    assert drawn == []  # not drawn again
+    newest = client.get("/units/so-a/card.png")  # now 2023's result: drawn
+    assert newest.status_code == 200 and newest.content != first.content and drawn == [1]
 
 
 def test_a_newer_publication_makes_a_running_prebuild_start_over(published, monkeypatch, settings):

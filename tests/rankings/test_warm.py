@@ -31,3 +31,53 @@ def test_warm_imports_the_urlconf_before_any_request():
     assert not get_resolver()._populated
     warm.warm()
     assert get_resolver()._populated  # patterns compiled and the reverse tables filled
+
+
+def test_a_forked_worker_opens_and_warms_its_connection_before_its_first_reader(db):
+    """gunicorn's ``post_fork`` (``cchc/serving.py``, given to gunicorn by ``make serve`` and
+    the documented unit) opens the worker's connection and reads, once, the tables a page
+    built on a miss reads; a reader then finds the connection open."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cchc import serving
+
+    with CaptureQueriesContext(connection) as captured:
+        serving.post_fork(None, None)
+    assert connection.connection is not None and connection.is_usable()
+    assert len(captured.captured_queries) == 9
+
+
+def test_warm_database_touches_every_table_a_public_answer_reads(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        ran = warm.warm_database()
+    assert ran == len(captured.captured_queries)
+    sql = " ".join(q["sql"] for q in captured.captured_queries)
+    for table in (
+        "rankings_publication",
+        "rankings_decision",
+        "rankings_publishedresult",
+        "rankings_publishedfield",
+        "rankings_publishedleaf",
+        "rankings_publishedcriterion",
+        "rankings_publishedband",
+        "rankings_publishedsipas",
+        "scoring_unit",
+    ):
+        assert f'"{table}"' in sql, table
+
+
+def test_a_worker_whose_database_is_down_still_starts(monkeypatch, caplog):
+    from django.db import OperationalError
+
+    from cchc import serving
+
+    def down():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(warm, "warm_database", down)
+    serving.post_fork(None, None)  # no exception: the worker starts, its first request connects
+    assert "could not be warmed" in caplog.text
