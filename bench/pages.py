@@ -7,7 +7,8 @@ measured too. The URL parameters get values from the database: the latest publis
 the group (or ``--year``), the unit in the middle of its ranking, its first field, version 1.
 Besides one address per pattern, the pages with a query the contract documents: the ranking's
 page 2, a band, the CSV and XLSX downloads of the ranking and of SIPAS, the unit page and the
-home in the first year, a search of the units list, a comparison of two units.
+home in the first year, a search of the units list, a comparison of two units, the ranking
+sorted by name (what a reader chooses: built on a miss, never prebuilt).
 
 ``public_pages()`` needs Django set up (``query_counts.py`` calls it in-process). As a script it
 prints ``PAGES_JSON {...}`` for ``run_http.py``, run in the code's folder with the bench
@@ -97,6 +98,7 @@ def public_pages(year: int | None = None, group: str = GROUP) -> dict:
             ("band", f"?band={values['band']}" if values["band"] else None),
             ("CSV", "?_export=csv"),
             ("XLSX", "?_export=xlsx"),
+            ("sorted by name", "?sort=unit_name"),
         ],
         "rankings:sipas": [("CSV", "?_export=csv"), ("XLSX", "?_export=xlsx")],
         "rankings:unit": [("first year", f"?year={values['first_year']}")],

@@ -21,7 +21,10 @@ Environment variables:
 - ``PREBUILD``: ``process`` (default), ``inline`` or ``off``: how public answers are built into
   the cache after a publication is committed (``manage.py prebuild``);
   ``PREBUILD_UNIT_ANSWERS`` (default 500): up to this many units, each unit's report, cards,
-  badge and pages of every year are prebuilt too.
+  badge and pages of every year are prebuilt too; above it, each unit's badge and card and the
+  newest year's report and card only; 0: none of them.
+- ``CONN_MAX_AGE``: seconds a database connection is kept (0: one per request); unset or
+  ``none``: for good, as each gunicorn worker opens it (``cchc/serving.py``).
 - ``S3_BUCKET`` (+ ``S3_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``): keep
   evidence files in S3-compatible object storage (needs ``pip install .[s3]``).
 - ``SECURE_SSL_REDIRECT``: ``0`` behind a proxy that already redirects, or on loopback tests.

@@ -105,3 +105,53 @@ def unit_rows(items) -> list[str]:
             f'<td class="num">{link}{escape(rank)}</a>{year}</td></tr>'
         )
     return rows
+
+
+def _number(value) -> str:
+    """``{{ value|floatformat:2|default:"—" }}``."""
+    return floatformat(value, 2) or "—"
+
+
+@register.simple_tag
+def leaf_rows(leaves):
+    """The rows of a unit page's table of criteria (``rankings/unit.html``): per leaf its code
+    and title (with its kind unless self-assessed, and a target leaf's figure against its
+    target), maximum, self score, final score (▼ when below the self score) and the council's
+    note. Ninety rows a year: rendered here in one pass, as the template did cell by cell,
+    every value escaped. ``leaves``: ``{"leaf": PublishedLeaf, "criterion": PublishedCriterion
+    or None}``."""
+    from scoring.templatetags.cchc_tags import figure, kind_label, target_line
+
+    lang = vi_lang()
+    not_applicable = escape(_("not applicable"))
+    reported = escape(_("reported"))
+    rows = []
+    for item in leaves:
+        leaf, c = item["leaf"], item["criterion"]
+        kind = c.kind if c is not None else ""
+        title = conditional_escape(vi(c.title if c is not None else ""))
+        head = f"{conditional_escape(leaf.code)}. {title}"
+        if kind and kind != "self":
+            head += (
+                f' <span class="note">({conditional_escape(str(kind_label(kind)).lower())})</span>'
+            )
+        if kind == "target" and not leaf.not_applicable:
+            line = conditional_escape(target_line(leaf.figure, c, leaf.final_score, c.max_points))
+            if leaf.self_figure is not None and leaf.self_figure != leaf.figure:
+                line += f" · {reported} {conditional_escape(figure(leaf.self_figure, c))}"
+            head += f'<div class="note figure">{line}</div>'
+        final = not_applicable if leaf.not_applicable else _number(leaf.final_score)
+        if (
+            leaf.final_score is not None
+            and leaf.self_score is not None
+            and leaf.final_score < leaf.self_score
+        ):
+            final += ' <span class="change down">▼</span>'
+        rows.append(
+            f'<tr>\n    <th scope="row">{head}</th>\n'
+            f'    <td class="num">{floatformat(c.max_points, 2) if c is not None else ""}</td>\n'
+            f'    <td class="num">{_number(leaf.self_score)}</td>\n'
+            f'    <td class="num">{final}</td>\n'
+            f"    <td{lang}>{conditional_escape(leaf.note)}</td>\n  </tr>"
+        )
+    return mark_safe("".join(rows))  # every value escaped above
