@@ -192,7 +192,13 @@ def conditional(
         response = build()
         if response.status_code == 200 and not response.streaming:
             headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
-            cache.set(key, (response.content, headers), CACHE_SECONDS)
+            # The prebuild keeps a page only as the quick copies it serves (``_quick``): its
+            # ETag changes with every publication, so a copy as built would only be read by a
+            # reader of an encoding not stored (rebuilt then), and it took six times the disk
+            # of a national unit page's Brotli and gzip copies together. A ``shared`` answer
+            # keeps it: signed-in readers, who pass by the quick copies, are served it.
+            if shared or not _PREBUILDING.get():
+                cache.set(key, (response.content, headers), CACHE_SECONDS)
     if response.status_code == 200:
         _label(response, etag, last_modified, headers)
     return response

@@ -3,6 +3,7 @@ parameters only, kept in a cache every worker reads and that survives restarts, 
 large, built right after a publication is committed."""
 
 import gzip
+import pickle
 import re
 
 import pytest
@@ -437,3 +438,33 @@ def test_a_newer_publication_makes_a_running_prebuild_start_over(published, monk
     assert len(asked) == 9 * languages + addresses * languages
     assert done["failed"] == 0 and not cache.get(prebuild.AGAIN_KEY)
     assert asked[-1] == list(prebuild._urls())[-1]
+
+
+def test_the_prebuild_keeps_a_page_only_as_the_copies_it_serves(
+    client, published, django_assert_num_queries, monkeypatch
+):
+    """A page's copy as built (``conditional``'s) is not kept by the prebuild: every reader
+    is served the quick copies (Brotli, gzip; inflated for a reader of neither). Shared answers
+    (images, documents) keep theirs, which signed-in readers are served."""
+    prebuild.prebuild()
+    raw = {
+        key.split(":", 2)[2]: pickle.loads(value)
+        for key, value in cache._cache.items()
+        if ":cchc:page:" in key
+    }
+    kept = [content for content, headers in raw.values()]
+    assert kept  # the shared ones: the site's card, the decision documents
+    assert not [c for c in kept if c.lstrip().startswith((b"<!DOCTYPE", b"<!doctype", b"{"))]
+    for encoding in ("br", "gzip", "identity"):
+        with django_assert_num_queries(0):
+            page = client.get(RANKING, HTTP_ACCEPT_ENCODING=encoding)
+        assert page.status_code == 200 and page.get("Content-Encoding", "identity") == encoding
+    # A reader signed in gets a page of their own; a shared answer from its kept copy.
+    from django.contrib.auth import get_user_model
+
+    from rankings import card
+
+    client.force_login(get_user_model().objects.create_user("reader", password="x" * 12))
+    assert client.get(RANKING).status_code == 200
+    monkeypatch.setattr(card, "site_png", lambda *a: pytest.fail("drawn again"))
+    assert client.get("/card.png").status_code == 200
