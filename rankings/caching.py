@@ -103,24 +103,30 @@ def shareable(request) -> bool:
     return request._cchc_shareable
 
 
-def validators(request, publications) -> tuple[str, int | None]:
+def validators(request, publications, *, navigation: bool = True) -> tuple[str, int | None]:
     """An ETag from what the page shows (its publications' checksums, the language, the path
     and the cleaned query, the newest publication of all, since pages list the published years,
     and the newest time a year's decision was recorded, since pages show it) and the time of
-    the newest publication shown."""
+    the newest publication shown. ``navigation=False``: an answer that shows neither (a
+    download, a document, an image): its ETag, and so its copy, stay the same when another
+    year or group is published, and no query is made."""
     from django.db.models import Subquery
 
     from .models import Decision, Publication
 
-    # The newest publication and the newest decision record, in one query.
-    newest_anywhere = (
-        Publication.objects.order_by("-pk")
-        .annotate(
-            decided=Subquery(Decision.objects.order_by("-recorded_at").values("recorded_at")[:1])
+    newest_anywhere = None
+    if navigation:
+        # The newest publication and the newest decision record, in one query.
+        newest_anywhere = (
+            Publication.objects.order_by("-pk")
+            .annotate(
+                decided=Subquery(
+                    Decision.objects.order_by("-recorded_at").values("recorded_at")[:1]
+                )
+            )
+            .values_list("pk", "decided")
+            .first()
         )
-        .values_list("pk", "decided")
-        .first()
-    )
     digest = hashlib.sha256()
     for part in (
         request.path,
@@ -157,7 +163,14 @@ def _private(response):
 
 
 def conditional(
-    request, publications, build, headers=None, *, shared: bool = False, stored_as: str = ""
+    request,
+    publications,
+    build,
+    headers=None,
+    *,
+    shared: bool = False,
+    stored_as: str = "",
+    navigation: bool = True,
 ):
     """Answer 304 when the reader already has this page; else serve it from the cache or build
     it, and label it with its ETag and Last-Modified (a 304 carries them too). A reader whose
@@ -169,14 +182,16 @@ def conditional(
     ``published_at``. ``stored_as``: the key of a ``shared`` answer's copy, when its bytes
     depend on less than its ETag does (the same bytes under several addresses, or bytes that
     outlive a newer publication elsewhere): what the bytes show, e.g. a published result and
-    the language. The ETag stays the address's own."""
+    the language. The ETag stays the address's own. ``navigation=False``: the answer shows
+    neither the published years nor a decision other than its ``publications`` (``validators``):
+    its copy outlives the publications of other years and groups."""
     headers = headers or {}
     if not shared and not shareable(request):
         response = build()
         for name, value in headers.items():
             response[name] = value
         return _private(response)
-    etag, last_modified = validators(request, publications)
+    etag, last_modified = validators(request, publications, navigation=navigation)
     not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
     if not_modified is not None:
         _label(not_modified, etag, last_modified, headers)
@@ -196,8 +211,9 @@ def conditional(
             # ETag changes with every publication, so a copy as built would only be read by a
             # reader of an encoding not stored (rebuilt then), and it took six times the disk
             # of a national unit page's Brotli and gzip copies together. A ``shared`` answer
-            # keeps it: signed-in readers, who pass by the quick copies, are served it.
-            if shared or not _PREBUILDING.get():
+            # keeps it (signed-in readers, who pass by the quick copies, are served it), and
+            # so does one without ``navigation``, which the next generation's readers reuse.
+            if shared or not navigation or not _PREBUILDING.get():
                 cache.set(key, (response.content, headers), CACHE_SECONDS)
     if response.status_code == 200:
         _label(response, etag, last_modified, headers)

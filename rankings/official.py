@@ -164,8 +164,8 @@ DOCUMENT_TYPES = {
 
 
 def _decision(request, year: int, kind: str):
-    """Queries: the year's latest publications, its decision record, the newest publication
-    (validators); on a build, results and fields. The document is Vietnamese only: built, keyed
+    """Queries: the year's latest publications, its decision record; on a build, results and
+    fields (the ETag shows only these: the copy outlives other years' publications). The document is Vietnamese only: built, keyed
     and stored in Vietnamese whatever the reader's language, and shared by every reader."""
     publications = year_publications(year)
     if not publications:
@@ -182,7 +182,13 @@ def _decision(request, year: int, kind: str):
         return response
 
     with translation.override("vi"):
-        return conditional(request, [*publications, *decision_stamps(recorded)], build, shared=True)
+        return conditional(
+            request,
+            [*publications, *decision_stamps(recorded)],
+            build,
+            shared=True,
+            navigation=False,
+        )
 
 
 @published_page()
@@ -251,7 +257,8 @@ def embeddable(view):
 @published_page()
 def badge(request, unit: str):
     """An embeddable SVG badge: the unit's latest published index, band, rank of N, year and
-    the province. Other sites may embed or frame it. Queries: the result, the validators."""
+    the province. Other sites may embed or frame it. Queries: the result (its ETag is made from
+    it alone)."""
     result = latest_result(unit)
 
     def build():  # without the request: the badge is shared by every reader of a language
@@ -260,7 +267,7 @@ def badge(request, unit: str):
             content_type="image/svg+xml; charset=utf-8",
         )
 
-    return conditional(request, [result.publication], build, shared=True)
+    return conditional(request, [result.publication], build, shared=True, navigation=False)
 
 
 def _unit_png(request, result):
@@ -285,27 +292,29 @@ def _unit_png(request, result):
             ).encode()
         ).hexdigest()
     )
-    return conditional(request, [result.publication], build, shared=True, stored_as=stored_as)
+    return conditional(
+        request, [result.publication], build, shared=True, stored_as=stored_as, navigation=False
+    )
 
 
 @published_page()
 def unit_card(request, unit: str):
     """The unit's link-preview image (1200×630 PNG) for its latest published year: index,
-    band, rank, change, year. Queries: the result, the validators."""
+    band, rank, change, year. Queries: the result."""
     return _unit_png(request, latest_result(unit))
 
 
 @published_page()
 def unit_year_card(request, unit: str, year: int):
     """The same image for the unit's result of ``year`` (the report card's preview). Queries:
-    the result, the validators."""
+    the result."""
     return _unit_png(request, year_result(unit, year))
 
 
 @published_page()
 def site_card(request):
     """The site's link-preview image (1200×630 PNG): the province, the latest published year
-    and each group's average. Queries: the publications, the validators."""
+    and each group's average. Queries: the publications."""
     latest = Publication.objects.navigation()
     year = latest[0].year if latest else None
     current = [p for p in latest if p.year == year]
@@ -313,7 +322,7 @@ def site_card(request):
     def build():
         return HttpResponse(cards.site_png(current, province_title()), content_type="image/png")
 
-    return conditional(request, current, build, shared=True)
+    return conditional(request, current, build, shared=True, navigation=False)
 
 
 # The one-page report card -----------------------------------------------------------------------

@@ -317,7 +317,8 @@ def ranking(request, year: int, group: str):
             },
         )
 
-    return conditional(request, [publication], build)
+    # A download shows its publication only: its copy outlives other years' publications.
+    return conditional(request, [publication], build, navigation="_export" not in request.GET)
 
 
 # SIPAS ------------------------------------------------------------------------------------------
@@ -374,7 +375,7 @@ def sipas(request, year: int, group: str):
             },
         )
 
-    return conditional(request, [publication], build)
+    return conditional(request, [publication], build, navigation="_export" not in request.GET)
 
 
 # Unit -------------------------------------------------------------------------------------------
@@ -598,4 +599,4 @@ def open_data(request, year: int):
         response["Content-Disposition"] = f'attachment; filename="{name}.zip"'
         return response
 
-    return conditional(request, publications, build)
+    return conditional(request, publications, build, navigation=False)

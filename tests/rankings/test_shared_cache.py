@@ -394,7 +394,7 @@ def test_a_units_card_and_its_newest_years_card_are_one_copy(
 
 def test_a_years_card_outlives_the_publication_of_another_year(client, run, write, monkeypatch):
     """A published result never changes: its card, drawn once, is still the copy served after
-    a newer year is published (with a new ETag, since the pages' years changed)."""
+    a newer year is published, under the same ETag (a reader who has it gets a 304)."""
     from rankings import card
 
     cache.clear()
@@ -407,7 +407,10 @@ def test_a_years_card_outlives_the_publication_of_another_year(client, run, writ
     load_small_province(run, write)  # 2023 published: a new generation, new ETags
     again = client.get("/units/so-a/2022/card.png")
     assert again.status_code == 200 and again.content == first.content
-    assert again["ETag"] != first["ETag"]
+    assert again["ETag"] == first["ETag"]
+    assert (
+        client.get("/units/so-a/2022/card.png", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    )
     assert drawn == []  # not drawn again
     newest = client.get("/units/so-a/card.png")  # now 2023's result: drawn
     assert newest.status_code == 200 and newest.content != first.content and drawn == [1]
@@ -468,3 +471,41 @@ def test_the_prebuild_keeps_a_page_only_as_the_copies_it_serves(
     assert client.get(RANKING).status_code == 200
     monkeypatch.setattr(card, "site_png", lambda *a: pytest.fail("drawn again"))
     assert client.get("/card.png").status_code == 200
+
+
+def test_downloads_and_documents_outlive_the_publication_of_another_year(
+    client, run, write, monkeypatch
+):
+    """A year's downloads, open data and decision show that year's publications only: when
+    another year is published they keep their ETag (a 304 for a reader who has them) and are
+    served from their copy, not built again; its pages, which list the years, change."""
+    from rankings import official, views
+
+    cache.clear()
+    load_small_province(run, write, year=2022)
+    urls = [
+        "/rankings/2022/departments/?_export=csv",
+        "/rankings/2022/departments/?_export=xlsx",
+        "/sipas/2022/departments/?_export=csv",
+        "/data/2022/",
+        "/decisions/2022.pdf",
+        "/decisions/2022.docx",
+    ]
+    first = {url: client.get(url) for url in urls}
+    assert all(response.status_code == 200 for response in first.values())
+    page = client.get("/rankings/2022/departments/")
+    load_small_province(run, write)  # 2023 published: a new generation
+
+    def built(*args, **kwargs):
+        pytest.fail("built again")
+
+    for name in ("download", "open_data_zip"):
+        monkeypatch.setattr(views, name, built)
+    for name in ("build_pdf", "build_docx"):
+        monkeypatch.setattr(official, name, built)
+    for url, before in first.items():
+        again = client.get(url)
+        assert again.status_code == 200, url
+        assert again.content == before.content and again["ETag"] == before["ETag"], url
+        assert client.get(url, HTTP_IF_NONE_MATCH=before["ETag"]).status_code == 304, url
+    assert client.get("/rankings/2022/departments/")["ETag"] != page["ETag"]  # lists 2023 now
