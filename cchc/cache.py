@@ -9,6 +9,7 @@ than the whole bound is not kept at all.
 
 from __future__ import annotations
 
+import os
 import pickle
 import zlib
 
@@ -94,7 +95,39 @@ class SharedFileCache(FileBasedCache):
             return False
 
     def _cull(self):
+        """When the cache holds ``MAX_ENTRIES`` files, drop the least recently written third
+        (``CULL_FREQUENCY``), never an entry kept without expiry (the generation token: losing
+        it would orphan every copy). Django's own drops a random third: the copies the
+        prebuild has just made as likely as those of generations no key reaches any more."""
         self._writes += 1
-        if self._writes % self.CHECK_EVERY != 1:
+        if (self._writes - 1) % self.CHECK_EVERY:  # the 1st write, then every CHECK_EVERY
             return
-        super()._cull()
+        files = self._list_cache_files()
+        if len(files) < self._max_entries:
+            return
+        if self._cull_frequency == 0:
+            self.clear()
+            return
+        dated = []
+        for name in files:
+            try:
+                dated.append((os.stat(name).st_mtime, name))
+            except FileNotFoundError:  # deleted meanwhile by another process
+                continue
+        dated.sort()
+        to_drop = len(dated) // self._cull_frequency
+        for _written, name in dated:
+            if to_drop <= 0:
+                break
+            if self._kept_for_good(name):
+                continue
+            self._delete(name)
+            to_drop -= 1
+
+    @staticmethod
+    def _kept_for_good(name: str) -> bool:
+        try:
+            with open(name, "rb") as f:
+                return pickle.load(f) is None  # the expiry, written first
+        except (FileNotFoundError, EOFError, pickle.UnpicklingError):
+            return False

@@ -509,3 +509,23 @@ def test_downloads_and_documents_outlive_the_publication_of_another_year(
         assert again.content == before.content and again["ETag"] == before["ETag"], url
         assert client.get(url, HTTP_IF_NONE_MATCH=before["ETag"]).status_code == 304, url
     assert client.get("/rankings/2022/departments/")["ETag"] != page["ETag"]  # lists 2023 now
+
+
+def test_a_full_file_cache_drops_its_oldest_copies_never_the_generation(tmp_path, monkeypatch):
+    """At ``MAX_ENTRIES`` the least recently written third goes (the copies of generations
+    no key reaches any more, rather than a random third that takes the prebuild's newest
+    copies with it), and never an entry kept for good: the generation token."""
+    import os
+
+    monkeypatch.setattr(SharedFileCache, "CHECK_EVERY", 1)
+    ours = SharedFileCache(str(tmp_path), {"OPTIONS": {"MAX_ENTRIES": 30, "CULL_FREQUENCY": 3}})
+    ours.set("generation", "token", None)
+    os.utime(ours._key_to_file("generation"), (1, 1))  # the oldest of all
+    for number in range(29):
+        ours.set(f"copy{number}", number, 3600)
+        os.utime(ours._key_to_file(f"copy{number}"), (100 + number, 100 + number))
+    ours.set("newest", "x", 3600)  # the 31st entry: the cache is full, a third goes
+    assert ours.get("generation") == "token"
+    kept = [number for number in range(29) if ours.get(f"copy{number}") is not None]
+    assert kept == list(range(10, 29))  # copies 0-9, the ten least recently written, dropped
+    assert ours.get("newest") == "x"
