@@ -44,6 +44,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from cchc.release import release_token
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -240,6 +242,11 @@ else:
     raise ImproperlyConfigured(
         f"CACHE_BACKEND={os.environ['CACHE_BACKEND']!r} is neither 'files' nor 'memory'"
     )
+
+# Every key starts with a token of the code that builds the answers (cchc/release.py): copies
+# are kept until no key reaches them, and an upgrade must not serve what the old code built.
+RELEASE = release_token(BASE_DIR, BASE_DIR / "staticfiles")
+CACHES["default"]["KEY_PREFIX"] = RELEASE
 
 # After a publication (or a decision) is committed, build its public answers into the cache:
 # "process" in a separate `manage.py prebuild` process, "inline" in the publishing process,

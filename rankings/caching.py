@@ -51,7 +51,11 @@ from django.utils.translation import gettext as _
 
 from scoring.errors import Refused
 
-CACHE_SECONDS = 24 * 3600
+# How long a copy is kept: until no key reaches it (a newer publication, an upgrade: keys
+# hold the generation and the release) and the cache drops it to make room (the file cache
+# its least recently written, Redis by its maxmemory policy). Copies that expired after a day
+# sent the first reader of every page of the next day back to a build.
+CACHE_SECONDS = None
 KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Access-Control-Allow-Origin")
 
 # A unit code as the importers accept it (scoring/importers/base.py: words of [a-z0-9] joined by
@@ -129,6 +133,7 @@ def validators(request, publications, *, navigation: bool = True) -> tuple[str, 
         )
     digest = hashlib.sha256()
     for part in (
+        settings.RELEASE,  # the code that built it (cchc/release.py)
         request.path,
         request.GET.urlencode(),
         translation.get_language() or "",

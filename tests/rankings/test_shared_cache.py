@@ -529,3 +529,65 @@ def test_a_full_file_cache_drops_its_oldest_copies_never_the_generation(tmp_path
     kept = [number for number in range(29) if ours.get(f"copy{number}") is not None]
     assert kept == list(range(10, 29))  # copies 0-9, the ten least recently written, dropped
     assert ours.get("newest") == "x"
+
+
+def test_a_copy_is_served_days_later_until_a_publication_or_an_upgrade(
+    client, published, tmp_path, monkeypatch, django_assert_num_queries, settings
+):
+    """Copies have no expiry (they expired after a day, and every page's first reader of the
+    next day waited for a build); what retires them is a new generation or a new release of
+    the code, both part of every key."""
+    import time
+
+    from django.core.cache import caches
+    from django.core.cache.backends import filebased
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with override_settings(
+        CACHES={
+            "default": {
+                "BACKEND": "cchc.cache.SharedFileCache",
+                "LOCATION": str(tmp_path / "cache"),
+                "KEY_PREFIX": settings.RELEASE,
+            }
+        },
+    ):
+        first = client.get(RANKING)
+        later = time.time() + 30 * 24 * 3600
+        monkeypatch.setattr(filebased.time, "time", lambda: later)
+        with django_assert_num_queries(0):
+            again = client.get(RANKING)
+        assert again.status_code == 200 and again.content == first.content
+        # An upgrade: another release, other keys; the page is built again, with a new ETag.
+        caches["default"].key_prefix = "another"
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                upgraded = client.get(RANKING)
+        finally:
+            caches["default"].key_prefix = settings.RELEASE
+        assert len(queries) > 0 and upgraded.content == first.content
+
+
+def test_the_release_token_follows_the_code_that_builds_the_answers(tmp_path, settings):
+    from cchc.release import release_token
+
+    assert settings.CACHES["default"]["KEY_PREFIX"] == settings.RELEASE
+    (tmp_path / "templates").mkdir()
+    page = tmp_path / "templates" / "page.html"
+    page.write_text("<p>{{ a }}</p>")
+    (tmp_path / "rankings").mkdir()
+    (tmp_path / "rankings" / "views.py").write_text("x = 1\n")
+    (tmp_path / "rankings" / "notes.md").write_text("not code")
+    before = release_token(tmp_path)
+    assert before == release_token(tmp_path)  # the same files, the same token
+    (tmp_path / "rankings" / "notes.md").write_text("changed, but shapes no answer")
+    assert release_token(tmp_path) == before
+    page.write_text("<p>{{ b }}</p>")
+    assert release_token(tmp_path) != before
+    static = tmp_path / "staticfiles"
+    static.mkdir()
+    (static / "staticfiles.json").write_text('{"paths": {"css/cchc.css": "css/cchc.1.css"}}')
+    with_manifest = release_token(tmp_path, static)
+    (static / "staticfiles.json").write_text('{"paths": {"css/cchc.css": "css/cchc.2.css"}}')
+    assert release_token(tmp_path, static) != with_manifest
