@@ -27,7 +27,7 @@ from scoring import calculation
 from scoring.models import Unit
 
 from . import charts
-from .caching import BadQuery, conditional, published_page
+from .caching import CACHE_SECONDS, BadQuery, conditional, published_page
 from .exports import download, download_name, title_lines
 from .filters import BandFilter
 from .language import data_format
@@ -384,7 +384,8 @@ def sipas(request, year: int, group: str):
 def field_averages(publication: Publication) -> dict[str, object]:
     """Field code → the group's average field index in that publication: one query over the
     group's 30,000 fields, then kept in the cache under the publication's checksum (a
-    publication never changes), since every unit page of the group shows it."""
+    publication never changes), since every unit page of the group shows it; kept like the
+    copies (``CACHE_SECONDS``), not the cache's default five minutes."""
 
     def averages():
         return {
@@ -398,7 +399,9 @@ def field_averages(publication: Publication) -> dict[str, object]:
             .values_list("code", "total", "count")
         }
 
-    return cache.get_or_set(f"cchc:averages:{publication.pk}:{publication.checksum}", averages)
+    return cache.get_or_set(
+        f"cchc:averages:{publication.pk}:{publication.checksum}", averages, CACHE_SECONDS
+    )
 
 
 def _lineage(unit: Unit, latest, first_year: int) -> dict:
