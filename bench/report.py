@@ -173,21 +173,33 @@ def http_tables(data: dict) -> list[str]:
             "Random query strings (unknown parameters `?x<hex>=<hex>`), database work from "
             f"`pg_stat_database`; cache: {randoms.get('cache')}.",
             "",
-            "| run | requests | transactions | rows returned | rows fetched | new cache entries |",
-            "|---|---|---|---|---|---|",
+            "| run | requests | transactions | workers started | rows returned | rows fetched "
+            "| new cache entries |",
+            "|---|---|---|---|---|---|---|",
         ]
         for label, run in randoms["runs"].items():
             new = "n/a" if run["new_entries"] is None else run["new_entries"]
             lines.append(
                 f"| {label} | {run['requests']} | {run['db']['xact_commit']} "
+                f"| {run.get('worker_starts', 'n/a')} "
                 f"| {run['db']['tup_returned']} | {run['db']['tup_fetched']} | {new} |"
             )
+        if "worker_start_transactions" in randoms:
+            lines += [
+                "",
+                "A worker started by gunicorn (`--max-requests`) opens and warms its database "
+                f"connection: {randoms['worker_start_transactions']} transactions, measured by "
+                "asking gunicorn for one more worker (TTIN) with no request; those are not "
+                "builds. Builds beyond the baseline: "
+                f"{randoms['extra_builds']}.",
+            ]
         copies = randoms.get("no_copy")
         lines += [
             "",
             f"| goal | result | |\n|---|---|---|\n"
-            f"| no build (no transaction beyond the `/health/live/` baseline) "
-            f"| {randoms['extra_transactions']} beyond the baseline "
+            f"| no build (no transaction beyond the `/health/live/` baseline but the "
+            f"starting workers') "
+            f"| {randoms.get('extra_builds', randoms['extra_transactions'])} beyond the baseline "
             f"| {verdict(randoms['no_build'])} |\n"
             f"| (the query strings' own share: beyond the same pages without a query) "
             f"| {randoms['extra_transactions_vs_control']} "

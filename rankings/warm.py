@@ -77,7 +77,7 @@ def warm_database() -> int:
     process behind the connection has read its catalogue for these tables before a reader
     waits on it. Only in a process that will keep the connection (a gunicorn worker after the
     fork: ``cchc/serving.py``), never before a fork. Returns the number of queries run."""
-    from django.db import connection
+    from django.db import connection, transaction
 
     from .models import (
         Decision,
@@ -107,6 +107,7 @@ def warm_database() -> int:
         lambda: PublishedBand.objects.filter(publication_id=0).first(),
         lambda: PublishedSipas.objects.filter(unit__code="", publication__in=latest).first(),
     ]
-    for query in queries:
-        query()
+    with transaction.atomic():  # one transaction, not one per query
+        for query in queries:
+            query()
     return len(queries)

@@ -45,7 +45,8 @@ def test_a_forked_worker_opens_and_warms_its_connection_before_its_first_reader(
     with CaptureQueriesContext(connection) as captured:
         serving.post_fork(None, None)
     assert connection.connection is not None and connection.is_usable()
-    assert len(captured.captured_queries) == 9
+    reads = [q for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(reads) == 9
 
 
 def test_warm_database_touches_every_table_a_public_answer_reads(db):
@@ -54,8 +55,9 @@ def test_warm_database_touches_every_table_a_public_answer_reads(db):
 
     with CaptureQueriesContext(connection) as captured:
         ran = warm.warm_database()
-    assert ran == len(captured.captured_queries)
-    sql = " ".join(q["sql"] for q in captured.captured_queries)
+    reads = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+    assert ran == len(reads)
+    sql = " ".join(reads)
     for table in (
         "rankings_publication",
         "rankings_decision",
