@@ -43,16 +43,16 @@ class SharedFileCache(FileBasedCache):
     are pickled.
 
     Django's own lists the whole directory on every write to know whether to cull: after a
-    publication the prebuild writes thousands of copies into a directory of thousands. Between
-    two counts the directory may exceed ``MAX_ENTRIES`` by at most ``CHECK_EVERY`` entries per
-    process.
+    publication the prebuild writes tens of thousands of copies into a directory of tens of
+    thousands (a listing of 90,000 files takes 100 ms). Between two counts the directory may
+    exceed ``MAX_ENTRIES`` by at most ``CHECK_EVERY`` entries per process.
 
     Django's own also compresses every value with zlib, and decompresses it on every read: the
     copies kept here are compressed already (Brotli and gzip, ``rankings.caching``), so that
     was a millisecond per reader of the national ranking's API for nothing. A file written by
     Django's own (zlib) is still read."""
 
-    CHECK_EVERY = 200
+    CHECK_EVERY = 1000
 
     def __init__(self, dir, params):
         super().__init__(dir, params)
@@ -100,7 +100,10 @@ class SharedFileCache(FileBasedCache):
         it would orphan every copy). Django's own drops a random third: the copies the
         prebuild has just made as likely as those of generations no key reaches any more."""
         self._writes += 1
-        if (self._writes - 1) % self.CHECK_EVERY:  # the 1st write, then every CHECK_EVERY
+        # Every CHECK_EVERY writes of a process, never at its first: listing a national
+        # cache's 90,000 files takes 100 ms, which each new worker's first reader to wait for
+        # a build paid on top of it (gunicorn replaces workers every 2,000 requests).
+        if self._writes % self.CHECK_EVERY:
             return
         files = self._list_cache_files()
         if len(files) < self._max_entries:

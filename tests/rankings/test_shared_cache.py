@@ -591,3 +591,21 @@ def test_the_release_token_follows_the_code_that_builds_the_answers(tmp_path, se
     with_manifest = release_token(tmp_path, static)
     (static / "staticfiles.json").write_text('{"paths": {"css/cchc.css": "css/cchc.2.css"}}')
     assert release_token(tmp_path, static) != with_manifest
+
+
+def test_a_new_worker_does_not_count_the_cache_on_its_first_write(tmp_path, monkeypatch):
+    """Counting means listing the directory (100 ms for a national cache's 90,000 files): a
+    process counts every ``CHECK_EVERY`` writes, not at its first, which is a reader waiting
+    for a page built on a miss in a worker gunicorn has just started."""
+    monkeypatch.setattr(SharedFileCache, "CHECK_EVERY", 3)
+    listed = []
+    original = SharedFileCache._list_cache_files
+    monkeypatch.setattr(
+        SharedFileCache, "_list_cache_files", lambda self: listed.append(1) or original(self)
+    )
+    worker = SharedFileCache(str(tmp_path), {"OPTIONS": {"MAX_ENTRIES": 1000}})
+    worker.set("first", 1, None)
+    assert listed == []
+    worker.set("second", 2, None)
+    worker.set("third", 3, None)
+    assert listed == [1]  # counted at its third write
