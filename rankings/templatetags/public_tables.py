@@ -15,6 +15,7 @@ from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from rankings.tables import decimal_text
 from rankings.templatetags.readable import vi, vi_lang
 
 register = template.Library()
@@ -25,6 +26,24 @@ def _varies(column) -> bool:
     attrs.update(dict(column.column.attrs))
     td = attrs.get("td", attrs.get("cell", {}))
     return any(callable(value) for value in td.values())
+
+
+def _plain_number(column) -> bool:
+    """A number column whose cell is ``decimal_text`` of one attribute of the record (or the
+    column's default when empty): no link, no render method of the table's own, no choices.
+    ``get_cell`` works such a cell out through django-tables2's general machinery (the
+    record's field, the render method's signature, inspected for every cell): on a national
+    ranking page, sorted as no prebuild did, 1,600 cells took two thirds of the build."""
+    from rankings.tables import NumberColumn
+
+    bound = column.column
+    return (
+        type(bound) is NumberColumn
+        and not column.link
+        and column.render == bound.render
+        and "." not in str(column.accessor)
+        and not callable(column.default)
+    )
 
 
 @register.simple_tag
@@ -44,11 +63,17 @@ def table_body(table):
         column.name: None if _varies(column) else opening(column, column.attrs["td"].as_html())
         for column in columns
     }
+    numbers = {column.name: column.default for column in columns if _plain_number(column)}
     rows = []
     for row in table.paginated_rows:
         cells = []
         for column in columns:
-            cell = conditional_escape(row.get_cell(column.name))
+            if column.name in numbers:  # what ``get_cell`` would make, without its machinery
+                value = getattr(row.record, column.accessor)
+                empty = value in column.column.empty_values
+                cell = conditional_escape(numbers[column.name] if empty else decimal_text(value))
+            else:
+                cell = conditional_escape(row.get_cell(column.name))
             start = fixed[column.name]
             if start is None:
                 column.current_value, column.current_record = cell, row.record
