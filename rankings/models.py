@@ -217,6 +217,36 @@ class PublishedCriterion(models.Model):
         return f"{self.code}. {self.title}"
 
 
+class TableQuerySet(models.QuerySet):
+    """The results of a ranking table (``for_table``), as the table sorts and pages them.
+
+    Any sort ends with the published position, so that equal values (the same points, the
+    same band) keep one order and a page never repeats nor skips a unit of another page.
+
+    A page (a slice) is read in two steps: the page's results in the requested order, with
+    only the one field column the sort may name worked out, then the field columns of those
+    results alone. In one query PostgreSQL worked the nine field columns out for every
+    result before the page (3,300 × 9 at the end of a national table sorted by name:
+    60 ms)."""
+
+    def order_by(self, *fields):
+        if fields and not any(str(f).lstrip("-") in ("position", "pk", "id") for f in fields):
+            fields = (*fields, "position")
+        return super().order_by(*fields)
+
+    def __getitem__(self, k):
+        if (
+            isinstance(k, slice)
+            and self._result_cache is None
+            and self._iterable_class is models.query.ModelIterable
+            and self.query.annotations
+        ):
+            ids = list(self.values_list("pk", flat=True)[k])
+            rows = {row.pk: row for row in self.filter(pk__in=ids).order_by()}
+            return [rows[pk] for pk in ids]
+        return super().__getitem__(k)
+
+
 class PublishedResultQuerySet(models.QuerySet):
     def for_table(self, publication: Publication, field_codes: list[str]):
         """The ranking table: every result of the publication with each field's index as a
@@ -232,7 +262,10 @@ class PublishedResultQuerySet(models.QuerySet):
             )
             for position, code in enumerate(field_codes)
         }
-        return self.filter(publication=publication).annotate(**annotations).order_by("position")
+        table = self.filter(publication=publication).annotate(**annotations).order_by("position")
+        return TableQuerySet(
+            model=table.model, query=table.query.chain(), using=table._db, hints=table._hints
+        )
 
 
 class PublishedResult(models.Model):

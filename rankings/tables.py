@@ -10,13 +10,17 @@ order. Unit names and band labels are data, marked ``lang="vi"`` on a page in an
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 import django_tables2 as tables
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.urls import reverse
-from django.utils.formats import number_format
+from django.utils.formats import get_format, number_format
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from scoring.calculation import quantize
 from scoring.templatetags.cchc_tags import change_cell
@@ -31,10 +35,38 @@ RANK = {"th": {"class": "num rank"}, "td": {"class": "num rank"}}
 UNIT = {"th": {"class": "unit"}, "td": {"class": "unit"}}
 
 
+CENT = Decimal("0.01")
+
+
+@functools.lru_cache(maxsize=16)
+def _decimal_separator(language: str | None) -> str:
+    return get_format("DECIMAL_SEPARATOR", language, use_l10n=True)
+
+
+@receiver(setting_changed)
+def _forget_separators(**kwargs) -> None:  # as Django forgets its own formats (tests)
+    _decimal_separator.cache_clear()
+
+
 def decimal_text(value) -> str:
     """A number in the reader's language, rounded half-up to two decimals first (``number_format``
-    alone cuts: 95.255 would read 95.25); None → —."""
-    return "—" if value is None else number_format(quantize(Decimal(value)), 2)
+    alone cuts: 95.255 would read 95.25); None → —.
+
+    What ``number_format(quantized, 2)`` writes, without its general machinery (a national
+    ranking page shows 1,200 numbers): the sign, the whole part, the language's decimal mark
+    and two digits; anything under a cent reads 0 (no "-0,00"). Grouped thousands, when the
+    settings ask for them, are left to ``number_format``."""
+    if value is None:
+        return "—"
+    number = quantize(Decimal(value))
+    if settings.USE_THOUSAND_SEPARATOR:
+        return number_format(number, 2)
+    mark = _decimal_separator(get_language())
+    if abs(number) < CENT:
+        return f"0{mark}00"
+    text = f"{number:f}"
+    whole, _dot, cents = text.partition(".")
+    return f"{whole}{mark}{(cents + '00')[:2]}"
 
 
 def band_badge(code: str, label: str):

@@ -16,11 +16,13 @@ import logging
 from pathlib import Path
 
 from django.conf import settings
-from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.core.cache import caches
+from django.template import TemplateDoesNotExist, TemplateSyntaxError, engines
 from django.template.loader import get_template
 from django.templatetags.static import static
 from django.urls import get_resolver, reverse
-from django.utils import translation
+from django.utils import formats, translation
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,13 @@ def warm() -> dict:
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
             translation.gettext("Administrative reform index")
+            formats.get_format("DECIMAL_SEPARATOR")  # imports the language's formats module
+    # What the first request of a process imports otherwise: the context processors, the
+    # message and session machinery, the cache's backend (13 modules, 10-20 ms).
+    engines["django"].engine.template_context_processors  # noqa: B018 (a cached property)
+    import_string(settings.MESSAGE_STORAGE)
+    import_string(settings.SESSION_SERIALIZER)
+    caches["default"]  # noqa: B018 (the backend, made on first use)
     for style, size in FACES:
         _font(style, size)
     # The URLconf is imported, and its patterns compiled, by the first request that resolves

@@ -8,14 +8,16 @@ once, then every row's cells are rendered by django-tables2 itself (``BoundRow.g
 the same render methods, links and escaping) and joined. Attributes that depend on the cell
 (a callable) are still worked out per cell."""
 
+import inspect
+
 from django import template
+from django.core.exceptions import FieldDoesNotExist
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from rankings.tables import decimal_text
 from rankings.templatetags.readable import vi, vi_lang
 
 register = template.Library()
@@ -28,22 +30,56 @@ def _varies(column) -> bool:
     return any(callable(value) for value in td.values())
 
 
-def _plain_number(column) -> bool:
-    """A number column whose cell is ``decimal_text`` of one attribute of the record (or the
-    column's default when empty): no link, no render method of the table's own, no choices.
-    ``get_cell`` works such a cell out through django-tables2's general machinery (the
-    record's field, the render method's signature, inspected for every cell): on a national
-    ranking page, sorted as no prebuild did, 1,600 cells took two thirds of the build."""
-    from rankings.tables import NumberColumn
+def _cell_maker(column, table):
+    """A function of a row making the cell ``row.get_cell(name)`` would make, without
+    django-tables2's general machinery, which works out for every cell the record's model
+    field (for its choices) and the render method's signature (``inspect.signature``): on a
+    national ranking page built on a miss (another sort), 1,600 cells took two thirds of the
+    build. Only for a column read from one attribute of the record whose render method takes
+    the value and the record at most; None for any other (``get_cell`` then)."""
+    accessor = str(column.accessor)
+    if "." in accessor or callable(column.default):
+        return None
+    render = column.render  # the table's render_<name>, else the column's own
+    try:
+        wanted = set(inspect.signature(render).parameters)
+    except (TypeError, ValueError):
+        return None
+    if not wanted <= {"value", "record"}:
+        return None
+    bound, default, link = column.column, column.default, column.link
+    empty = bound.empty_values
+    checked = []
 
-    bound = column.column
-    return (
-        type(bound) is NumberColumn
-        and not column.link
-        and column.render == bound.render
-        and "." not in str(column.accessor)
-        and not callable(column.default)
-    )
+    def make(row):
+        record = row.record
+        if not checked:  # a model field with choices is shown by get_FOO_display
+            checked.append(True)
+            meta = getattr(record, "_meta", None)
+            if meta is not None:
+                try:
+                    if meta.get_field(accessor).choices:
+                        return None
+                except FieldDoesNotExist:
+                    pass
+        value = getattr(record, accessor)
+        if value in empty:
+            return default
+        arguments = {"value": value, "record": record}
+        content = render(**{name: arguments[name] for name in wanted})
+        if link:
+            content = link(
+                content,
+                value=value,
+                record=record,
+                column=bound,
+                bound_column=column,
+                bound_row=row,
+                table=table,
+            )
+        return content
+
+    return make
 
 
 @register.simple_tag
@@ -63,17 +99,17 @@ def table_body(table):
         column.name: None if _varies(column) else opening(column, column.attrs["td"].as_html())
         for column in columns
     }
-    numbers = {column.name: column.default for column in columns if _plain_number(column)}
+    makers = {column.name: _cell_maker(column, table) for column in columns}
     rows = []
     for row in table.paginated_rows:
         cells = []
         for column in columns:
-            if column.name in numbers:  # what ``get_cell`` would make, without its machinery
-                value = getattr(row.record, column.accessor)
-                empty = value in column.column.empty_values
-                cell = conditional_escape(numbers[column.name] if empty else decimal_text(value))
-            else:
-                cell = conditional_escape(row.get_cell(column.name))
+            make = makers[column.name]
+            cell = make(row) if make is not None else None
+            if cell is None:  # a column the maker does not cover (or a field with choices)
+                makers[column.name] = None
+                cell = row.get_cell(column.name)
+            cell = conditional_escape(cell)
             start = fixed[column.name]
             if start is None:
                 column.current_value, column.current_record = cell, row.record

@@ -312,11 +312,12 @@ def test_signed_in_people_get_pages_built_for_them(client, two_years, cast):
         # Latest publications; their results; bands; SIPAS rows. Every page adds one query: the
         # newest publication of all, part of its ETag.
         ("/", 5),
-        # The publication; its criteria; bands; the table (with field indices as subqueries)
-        # and its count; last year's publication and criteria; navigation; last year's
-        # publication again (is the baseline outdated?); the number of versions; the year's
-        # decision record. (This year's criteria are read once, not again for the change note.)
-        ("/rankings/2023/departments/", 12),
+        # The publication; its criteria; bands; the table's count, the page's units in order,
+        # then their field indices (subqueries); last year's publication and criteria;
+        # navigation; last year's publication again (is the baseline outdated?); the number of
+        # versions; the year's decision record. (This year's criteria are read once, not again
+        # for the change note.)
+        ("/rankings/2023/departments/", 13),
         # The publication; whether it has SIPAS rows; the table and its count; last year's
         # publication (is the baseline outdated?); navigation.
         ("/sipas/2023/departments/", 7),
@@ -414,3 +415,71 @@ def test_the_ranking_table_reads_each_field_without_joining_its_publication(two_
     sql = str(PublishedResult.objects.for_table(publication, ["1", "2"]).query)
     assert sql.count("SELECT") == 3
     assert '"rankings_publication"' not in sql
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_decimal_text_writes_what_number_format_writes(language):
+    """``decimal_text`` formats the quantized number itself (a national ranking page shows
+    1,200 numbers): the same text as Django's ``number_format`` of it, sign, zero and the
+    language's decimal mark included."""
+    import random
+    from decimal import Decimal
+
+    from django.utils import translation
+    from django.utils.formats import number_format
+
+    from rankings.tables import decimal_text
+    from scoring.calculation import quantize
+
+    numbers = random.Random(14)
+    values = [
+        Decimal("0"),
+        Decimal("-0.004"),
+        Decimal("0.005"),
+        Decimal("-0.005"),
+        Decimal("95.255"),
+        Decimal("100"),
+        Decimal("-12.5"),
+        "3.14159",
+        7,
+        2.675,
+    ]
+    values += [
+        Decimal(numbers.randint(-1_000_000, 1_000_000)) / Decimal(numbers.choice([1, 10, 1000]))
+        for _ in range(2000)
+    ]
+    with translation.override(language):
+        for value in values:
+            assert decimal_text(value) == number_format(quantize(Decimal(value)), 2), value
+        assert decimal_text(None) == "—"
+
+
+def test_a_sorted_table_page_reads_its_field_columns_for_its_rows_only(client, run, write):
+    """A page of the ranking table, in any sort, ends ties with the published position (a
+    page never repeats nor skips a unit of another page) and is read in two steps: the page's
+    units in order, then their field columns, the same values as the whole table's."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from rankings.models import Publication, PublishedCriterion, PublishedResult
+
+    load_small_province(run, write)
+    publication = Publication.objects.get()
+    codes = list(
+        PublishedCriterion.objects.filter(publication=publication, parent_code="")
+        .order_by("position")
+        .values_list("code", flat=True)
+    )
+    table = PublishedResult.objects.for_table(publication, codes)
+    PublishedResult.objects.filter(publication=publication).update(band_code="same")
+    everything = list(table.order_by("band_code"))
+    assert [r.position for r in everything] == sorted(r.position for r in everything)
+    for start in range(len(everything)):
+        with CaptureQueriesContext(connection) as queries:
+            page = table.order_by("band_code")[start : start + 1]
+        assert len(queries) == 2  # the page's units, then their field columns
+        assert "ORDER BY" not in queries[1]["sql"]
+        assert [r.unit_code for r in page] == [everything[start].unit_code]
+        assert [getattr(page[0], f"field_{i}") for i in range(len(codes))] == [
+            getattr(everything[start], f"field_{i}") for i in range(len(codes))
+        ]
