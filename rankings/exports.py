@@ -143,6 +143,7 @@ def title_lines(request, publication, what: str) -> list[str]:
     """What a downloaded table is, for the rows above its header: ``what`` (the index), the
     province, year, group, version and date of publication; then the address of the page it
     comes from (with its sort and filter, without ``_export``)."""
+    from django.conf import settings
     from django.utils import timezone
     from django.utils.formats import date_format
     from django.utils.translation import gettext as _
@@ -151,7 +152,9 @@ def title_lines(request, publication, what: str) -> list[str]:
 
     query = request.GET.copy()
     query.pop("_export", None)
-    source = request.build_absolute_uri(request.path) + (f"?{query.urlencode()}" if query else "")
+    # The address readers use (``SITE_URL``), not the host of the request that built it: the
+    # file is stored and served to everybody (the prebuild asks as the first allowed host).
+    source = settings.SITE_URL + request.path + (f"?{query.urlencode()}" if query else "")
     return [
         _("%(what)s, %(province)s, %(year)s: %(group)s (version %(version)s, published %(date)s)")
         % {

@@ -282,3 +282,25 @@ def test_a_pending_message_is_shown_to_its_reader_only(client, published):
 
     stranger = Client().get("/")
     assert "Thiếu điểm" not in stranger.content.decode()
+
+
+def test_a_download_names_its_source_by_the_sites_address_not_the_requests_host(
+    client, published, settings
+):
+    """A download is stored and served to everybody: its "Source:" line (above an XLSX's
+    header) is built from
+    ``SITE_URL``, whatever host the request that built it (the prebuild's, an alias)
+    named."""
+    settings.SITE_URL = "https://cchc.example.gov.vn"
+    settings.ALLOWED_HOSTS = ["alias.example", "cchc.example.gov.vn"]
+    content = client.get(
+        "/rankings/2023/departments/?_export=xlsx&sort=-index", HTTP_HOST="alias.example"
+    ).content
+    workbook = load_workbook(io.BytesIO(content))
+    texts = [str(c.value) for row in workbook.active.iter_rows() for c in row if c.value]
+    source = [t for t in texts if "/rankings/2023/departments/" in t]
+    assert (
+        source
+        and "https://cchc.example.gov.vn/rankings/2023/departments/?sort=-index" in (source[0])
+    )
+    assert not [t for t in texts if "alias.example" in t]
