@@ -165,8 +165,9 @@ DOCUMENT_TYPES = {
 
 def _decision(request, year: int, kind: str):
     """Queries: the year's latest publications, its decision record; on a build, results and
-    fields (the ETag shows only these: the copy outlives other years' publications). The document is Vietnamese only: built, keyed
-    and stored in Vietnamese whatever the reader's language, and shared by every reader."""
+    fields (the ETag shows only these: the copy outlives other years' publications). The
+    document is Vietnamese only: built, keyed and stored in Vietnamese whatever the reader's
+    language, and shared by every reader."""
     publications = year_publications(year)
     if not publications:
         raise Http404(_("Nothing is published for this year."))

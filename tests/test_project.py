@@ -56,6 +56,27 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def run_production(tmp_path, arguments: list[str], **variables: str):
+    """``manage.py <arguments>`` in a process with production settings (DEBUG unset, a
+    secret key, one host, a database of its own) and ``variables``."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "SECRET_KEY": "a-long-random-production-secret-key-for-the-check-only-0123456789-xyz",
+        "ALLOWED_HOSTS": "x",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+        **variables,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
@@ -71,22 +92,7 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
 def test_a_mistyped_setting_stops_the_start_instead_of_meaning_off(
     tmp_path, variable, value, message
 ):
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "SECRET_KEY": "a-long-random-production-secret-key-for-the-check-only-0123456789-xyz",
-        "ALLOWED_HOSTS": "x",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'typo.sqlite3'}",
-        variable: value,
-    }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_production(tmp_path, ["check"], **{variable: value})
     assert result.returncode != 0
     assert message in result.stderr
 
@@ -173,29 +179,15 @@ def test_a_worker_keeps_its_database_connection_unless_told_otherwise(tmp_path, 
     """Unset, a connection is kept for good (checked before each request's first query): one
     closed after an idle minute made the next reader pay a new connection and a cold server
     process (docs/benchmarks.md). ``CONN_MAX_AGE`` seconds otherwise, 0 for one per request."""
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "SECRET_KEY": "a-long-random-production-secret-key-for-the-check-only-0123456789-xyz",
-        "ALLOWED_HOSTS": "x",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'kept.sqlite3'}",
-        "DATABASE_REPLICA_URL": f"sqlite:///{tmp_path / 'replica.sqlite3'}",
-    }
+    variables = {"DATABASE_REPLICA_URL": f"sqlite:///{tmp_path / 'replica.sqlite3'}"}
     if value is not None:
-        env["CONN_MAX_AGE"] = value
+        variables["CONN_MAX_AGE"] = value
     code = (
         "from django.conf import settings; "
         "print(settings.DATABASES['default']['CONN_MAX_AGE'], "
         "settings.DATABASES['replica']['CONN_MAX_AGE'], "
         "settings.DATABASES['default']['CONN_HEALTH_CHECKS'])"
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-v", "0", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_production(tmp_path, ["shell", "-v", "0", "-c", code], **variables)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [kept, kept, "True"]

@@ -47,21 +47,18 @@ def _cell_maker(column, table):
         return None
     if not wanted <= {"value", "record"}:
         return None
+    model = table.data.model  # a model field with choices is shown by get_FOO_display
+    if model is not None:
+        try:
+            if model._meta.get_field(accessor).choices:
+                return None
+        except FieldDoesNotExist:
+            pass
     bound, default, link = column.column, column.default, column.link
     empty = bound.empty_values
-    checked = []
 
     def make(row):
         record = row.record
-        if not checked:  # a model field with choices is shown by get_FOO_display
-            checked.append(True)
-            meta = getattr(record, "_meta", None)
-            if meta is not None:
-                try:
-                    if meta.get_field(accessor).choices:
-                        return None
-                except FieldDoesNotExist:
-                    pass
         value = getattr(record, accessor)
         if value in empty:
             return default
@@ -105,11 +102,7 @@ def table_body(table):
         cells = []
         for column in columns:
             make = makers[column.name]
-            cell = make(row) if make is not None else None
-            if cell is None:  # a column the maker does not cover (or a field with choices)
-                makers[column.name] = None
-                cell = row.get_cell(column.name)
-            cell = conditional_escape(cell)
+            cell = conditional_escape(make(row) if make else row.get_cell(column.name))
             start = fixed[column.name]
             if start is None:
                 column.current_value, column.current_record = cell, row.record
