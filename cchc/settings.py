@@ -125,7 +125,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tables2",
     "django_filters",
-    "axes",
+    "cchc.apps.ThrottlingConfig",  # django-axes, with a translated name
     "csp",
     "simple_history",
     "scoring",

@@ -99,3 +99,14 @@ def test_every_page_says_its_language_and_the_admin_has_no_english_left(client, 
                     assert text in html, (name, text)  # so its absence below means something
                 else:
                     assert text not in html, (name, text)
+
+
+def test_the_login_throttling_section_of_the_admin_is_named_in_the_readers_language(client):
+    """django-axes names no section: the admin headed it "Axes" in Vietnamese too."""
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "pw"))
+    for language, name in (("vi", "Giới hạn đăng nhập sai"), ("en", "Login throttling")):
+        client.cookies["django_language"] = language
+        for url in ("/admin/", "/admin/axes/"):
+            html = client.get(url).content.decode()
+            assert f">{name}<" in html, (language, url)
+            assert ">Axes<" not in html, (language, url)
