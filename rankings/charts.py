@@ -35,11 +35,11 @@ from typing import Any
 from django.core.signals import request_started
 from django.dispatch import receiver
 from django.utils.formats import number_format
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from . import language
+from .markup import format_html, format_html_join
 
 INK = "#1a1a1a"  # 17:1 on white
 MUTED = "#595959"  # 7:1 on white: axes, limit lines, the second series

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
+
+from .markup import format_html, format_html_join
 
 DATA_LANGUAGE = "vi"
 

@@ -14,10 +14,11 @@ from django import template
 from django.core.exceptions import FieldDoesNotExist
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
-from django.utils.html import conditional_escape, escape, format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from rankings.markup import escaped
 from rankings.templatetags.readable import vi, vi_lang
 
 register = template.Library()
@@ -102,7 +103,7 @@ def table_body(table):
         cells = []
         for column in columns:
             make = makers[column.name]
-            cell = conditional_escape(make(row) if make else row.get_cell(column.name))
+            cell = escaped(make(row) if make else row.get_cell(column.name))
             start = fixed[column.name]
             if start is None:
                 column.current_value, column.current_record = cell, row.record
@@ -152,7 +153,7 @@ def unit_rows(items) -> list[str]:
         rank = _("%(rank)s of %(total)s") % {"rank": r.rank, "total": total}
         rows.append(
             f'<tr><th scope="row"><a href="{unit_address}{escape(r.unit_code)}/">'
-            f"{conditional_escape(vi(r.unit_name))}</a></th>"
+            f"{escaped(vi(r.unit_name))}</a></th>"
             f'<td class="num">{floatformat(r.index, 2)}</td>'
             f'<td><span class="badge band-{escape(r.band_code or "none")}"{lang}>'
             f"{escape(r.band_label)}</span></td>"
@@ -183,16 +184,14 @@ def leaf_rows(leaves):
     for item in leaves:
         leaf, c = item["leaf"], item["criterion"]
         kind = c.kind if c is not None else ""
-        title = conditional_escape(vi(c.title if c is not None else ""))
-        head = f"{conditional_escape(leaf.code)}. {title}"
+        title = escaped(vi(c.title if c is not None else ""))
+        head = f"{escaped(leaf.code)}. {title}"
         if kind and kind != "self":
-            head += (
-                f' <span class="note">({conditional_escape(str(kind_label(kind)).lower())})</span>'
-            )
+            head += f' <span class="note">({escaped(str(kind_label(kind)).lower())})</span>'
         if kind == "target" and not leaf.not_applicable:
-            line = conditional_escape(target_line(leaf.figure, c, leaf.final_score, c.max_points))
+            line = escaped(target_line(leaf.figure, c, leaf.final_score, c.max_points))
             if leaf.self_figure is not None and leaf.self_figure != leaf.figure:
-                line += f" · {reported} {conditional_escape(figure(leaf.self_figure, c))}"
+                line += f" · {reported} {escaped(figure(leaf.self_figure, c))}"
             head += f'<div class="note figure">{line}</div>'
         final = not_applicable if leaf.not_applicable else _number(leaf.final_score)
         if (
@@ -206,6 +205,6 @@ def leaf_rows(leaves):
             f'    <td class="num">{floatformat(c.max_points, 2) if c is not None else ""}</td>\n'
             f'    <td class="num">{_number(leaf.self_score)}</td>\n'
             f'    <td class="num">{final}</td>\n'
-            f"    <td{lang}>{conditional_escape(leaf.note)}</td>\n  </tr>"
+            f"    <td{lang}>{escaped(leaf.note)}</td>\n  </tr>"
         )
     return mark_safe("".join(rows))  # every value escaped above
