@@ -24,7 +24,7 @@ class Marked:
 
 class Plain:
     def __str__(self):
-        return 'Sở "Nội vụ" <&> \'x\''
+        return "Sở \"Nội vụ\" <&> 'x'"
 
 
 VALUES = [
