@@ -11,11 +11,23 @@ def test_warm_compiles_every_public_template_and_opens_the_card_fonts():
     done = warm.warm()
     names = warm.public_templates()
     assert "base.html" in names and "rankings/unit.html" in names and "rankings/badge.svg" in names
-    assert done["templates"] == len(names)
+    # Every one of them, and the one template they extend from elsewhere: django-tables2's
+    # table, the parent of rankings/_table.html.
+    assert done["templates"] == len(names) + 1
     assert done["fonts"] == len(card.FACES) == card._font.cache_info().currsize
     # The cached loader now holds them: a worker forked after this compiles none of them.
     loader = engines["django"].engine.template_loaders[0]  # Django's cached loader
     assert set(names) <= set(loader.get_template_cache)
+
+
+def test_warm_compiles_the_parents_a_public_template_extends_from_elsewhere():
+    """A parent is looked up when its child is first rendered, not when the child is
+    compiled: the first table a process showed compiled django-tables2's template."""
+    loader = engines["django"].engine.template_loaders[0]
+    loader.reset()
+    warm.warm()
+    assert "django_tables2/table.html" in loader.get_template_cache
+    assert "base.html" in loader.get_template_cache  # a parent in the folders, loaded once
 
 
 def test_warm_leaves_the_language_as_it_found_it():
