@@ -50,6 +50,7 @@ def warm() -> dict:
 
     loaded = 0
     names = public_templates()
+    seen = set(names)
     while names:
         name = names.pop(0)
         try:
@@ -62,7 +63,10 @@ def warm() -> dict:
         # parent from outside the folders above (django-tables2's table, which every public
         # table extends) would be compiled by the first request that shows a table (11 ms of
         # the first ranking page built on a miss by a process).
-        names.extend(name for name in _parents(template) if name not in names)
+        for parent in _parents(template):
+            if parent not in seen:
+                seen.add(parent)
+                names.append(parent)
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
             translation.gettext("Administrative reform index")

@@ -12,13 +12,13 @@ import inspect
 
 from django import template
 from django.core.exceptions import FieldDoesNotExist
-from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from rankings.markup import escaped
+from rankings.tables import decimal_text
 from rankings.templatetags.readable import vi, vi_lang
 
 register = template.Library()
@@ -154,17 +154,12 @@ def unit_rows(items) -> list[str]:
         rows.append(
             f'<tr><th scope="row"><a href="{unit_address}{escape(r.unit_code)}/">'
             f"{escaped(vi(r.unit_name))}</a></th>"
-            f'<td class="num">{floatformat(r.index, 2)}</td>'
+            f'<td class="num">{decimal_text(r.index)}</td>'
             f'<td><span class="badge band-{escape(r.band_code or "none")}"{lang}>'
             f"{escape(r.band_label)}</span></td>"
             f'<td class="num">{link}{escape(rank)}</a>{year}</td></tr>'
         )
     return rows
-
-
-def _number(value) -> str:
-    """``{{ value|floatformat:2|default:"—" }}``."""
-    return floatformat(value, 2) or "—"
 
 
 @register.simple_tag
@@ -193,7 +188,7 @@ def leaf_rows(leaves):
             if leaf.self_figure is not None and leaf.self_figure != leaf.figure:
                 line += f" · {reported} {escaped(figure(leaf.self_figure, c))}"
             head += f'<div class="note figure">{line}</div>'
-        final = not_applicable if leaf.not_applicable else _number(leaf.final_score)
+        final = not_applicable if leaf.not_applicable else decimal_text(leaf.final_score)
         if (
             leaf.final_score is not None
             and leaf.self_score is not None
@@ -202,8 +197,8 @@ def leaf_rows(leaves):
             final += ' <span class="change down">▼</span>'
         rows.append(
             f'<tr>\n    <th scope="row">{head}</th>\n'
-            f'    <td class="num">{floatformat(c.max_points, 2) if c is not None else ""}</td>\n'
-            f'    <td class="num">{_number(leaf.self_score)}</td>\n'
+            f'    <td class="num">{decimal_text(c.max_points) if c is not None else ""}</td>\n'
+            f'    <td class="num">{decimal_text(leaf.self_score)}</td>\n'
             f'    <td class="num">{final}</td>\n'
             f"    <td{lang}>{escaped(leaf.note)}</td>\n  </tr>"
         )
