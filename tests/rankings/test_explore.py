@@ -660,3 +660,19 @@ def test_the_picker_marks_only_the_chosen_unit(client, two_years):
     first, second, third = page.split('<select id="unit-')[1:]
     assert '<option value="so-b" selected' in first and '<option value="so-a" selected' in second
     assert " selected" not in third
+
+
+def test_the_pickers_options_escape_a_units_name_as_django_does(client, run, two_years):
+    """The options are made below the template engine (``explore.picker_options``): a name
+    holding markup is shown as text, escaped exactly as Django's ``escape`` would."""
+    from django.utils.html import escape
+
+    from scoring.models import Unit
+
+    name = "Sở <b>\"A\"</b> & 'co'"
+    Unit.objects.filter(code="so-a").update(name=name)
+    assert run("publish", year=2023, group="departments", reason="renamed").status == 0
+    client.cookies["django_language"] = "vi"
+    page = client.get("/compare/2023/departments/with/so-b/").content.decode()
+    assert "<b>" not in page
+    assert page.count(f'<option value="so-a">1. {escape(name)}</option>') == 3
