@@ -24,7 +24,8 @@ readable is left on disk if either is killed: the temporary files and, on Linux,
 being written have no name until it is complete (``O_TMPFILE``).
 
 Restoring goes into an empty, migrated database and an empty storage: it refuses to mix two
-installations. Format version 1 (``data.xml``, Django's XML serialisation) is still read.
+installations. The storage may hold only evidence files of the archive itself, with the same
+bytes: what a restore of it that was killed had saved (kept, so that it can simply be run again). Format version 1 (``data.xml``, Django's XML serialisation) is still read.
 """
 
 from __future__ import annotations
@@ -663,23 +664,19 @@ def restore_backup(path: Path) -> dict:
     (nothing is written if one differs), then the tables are loaded in bulk (COPY on
     PostgreSQL, executemany elsewhere) and the evidence files saved, in one transaction. Every
     count and publication checksum is checked afterwards; any difference, error or
-    interruption undoes the whole restore, and the evidence files written are deleted (except
-    after a kill: the database rolls back, but the files already saved stay in the storage)."""
+    interruption undoes the whole restore, and the evidence files written are deleted. After a
+    kill the database rolls back but the files already saved stay in the storage: restoring the
+    same archive again keeps them (``_saved_before``)."""
     path = Path(path)
     manifest = _inspect(path)
-    for entry in manifest["files"]:
-        if default_storage.exists(entry["name"]):
-            raise BackupError(
-                _("The storage already holds %(name)s: restore into an empty storage.")
-                % {"name": entry["name"]}
-            )
+    kept = _saved_before(manifest)
     written: list[str] = []
     try:
         with transaction.atomic(using=DEFAULT_DB_ALIAS):
             # The archive holds every group, those the migrations made included.
             apps.get_model("auth", "Group")._base_manager.using(DEFAULT_DB_ALIAS).delete()
             try:
-                _load(path, manifest, written)
+                _load(path, manifest, written, kept)
                 connection = _connection()
                 with connection.cursor() as cursor:
                     for sql in connection.ops.sequence_reset_sql(no_style(), _tables()):
@@ -702,8 +699,31 @@ def restore_backup(path: Path) -> dict:
     return manifest
 
 
-def _load(path: Path, manifest: dict, written: list[str]) -> None:
-    """Second pass: load every table and save every file, each checked again as it is read."""
+def _saved_before(manifest: dict) -> set[str]:
+    """The archive's evidence files that the storage already holds with the same bytes (the
+    SHA-256, and the size where the manifest gives it): those a restore of this archive saved
+    before it was killed (the database rolled back and is empty again: ``_inspect``). They are
+    kept as they are, never written again nor deleted. A file of the same name with other
+    bytes is refused: a restore never overwrites anything."""
+    same = set()
+    for entry in manifest["files"]:
+        name = entry["name"]
+        if not default_storage.exists(name):
+            continue
+        with default_storage.open(name, "rb") as handle:
+            size, digest = _hash_stream(handle)
+        if digest != entry["sha256"] or entry.get("size", size) != size:
+            raise BackupError(
+                _("The storage already holds %(name)s: restore into an empty storage.")
+                % {"name": name}
+            )
+        same.add(name)
+    return same
+
+
+def _load(path: Path, manifest: dict, written: list[str], kept: set[str] = frozenset()) -> None:
+    """Second pass: load every table and save every file (but those ``kept``: the storage holds
+    them with these bytes), each checked again as it is read."""
     tables = {_table_member(e["model"]): e for e in manifest.get("tables", [])}
     files = {f"media/{e['name']}": e for e in manifest["files"]}
     loaded = set()
@@ -718,7 +738,8 @@ def _load(path: Path, manifest: dict, written: list[str]) -> None:
                 _load_xml(reader)
             elif member.name in files:
                 entry = files[member.name]
-                _save_file(entry, reader, written)
+                if entry["name"] not in kept:
+                    _save_file(entry, reader, written)
             else:
                 continue
             if reader.drain() != entry["sha256"]:  # changed since the first pass

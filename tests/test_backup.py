@@ -304,14 +304,63 @@ def test_restore_refuses_a_database_that_is_not_empty(
     assert "not empty" in outcome.err
 
 
-def test_restore_refuses_a_storage_that_holds_a_file(installation, tmp_path, run):
+def test_restore_refuses_a_storage_that_holds_a_file_of_its_name_with_other_bytes(
+    installation, tmp_path, run
+):
     archive = tmp_path / "cchc.tar.gz"
     run("backup", output=str(archive))
-    wipe()  # the evidence file stays
-    outcome = run("restore", str(archive))
+    name = Evidence.objects.exclude(file="").get().file.name
+    wipe()  # the evidence file stays; another installation's file of that name:
+    Path(default_storage.path(name)).write_bytes(b"%PDF-1.4\n% another file\n%%EOF\n")
+    outcome = run("restore", str(archive), language="vi")
     assert outcome.status == 1
-    assert "already holds" in outcome.err
+    assert f"Kho lưu trữ đã có {name}" in outcome.err
     assert Unit.objects.count() == 0
+    with default_storage.open(name, "rb") as handle:  # never overwritten
+        assert handle.read() == b"%PDF-1.4\n% another file\n%%EOF\n"
+
+
+def test_a_restore_killed_after_saving_files_can_simply_be_run_again(installation, tmp_path, run):
+    """A killed restore leaves an empty database (its transaction rolled back) and the evidence
+    files it had saved: the same restore again keeps those files, byte for byte, and restores
+    everything else."""
+    before = database_state(include_users=True)
+    archive = tmp_path / "cchc.tar.gz"
+    run("backup", output=str(archive))
+    name = Evidence.objects.exclude(file="").get().file.name
+    saved = Path(default_storage.path(name))
+    inode = saved.stat().st_ino
+    wipe()  # what the kill leaves: no row, the file saved
+    outcome = run("restore", str(archive))
+    assert outcome.status == 0, outcome.err
+    assert database_state(include_users=True) == before
+    assert saved.stat().st_ino == inode  # kept, not written again
+    assert saved.read_bytes() == PDF
+    assert not [p for p in saved.parent.iterdir() if p != saved]  # no second copy
+
+
+def test_a_failed_restore_leaves_a_file_it_kept_as_it_was(installation, tmp_path, run):
+    """Restoring again after a kill, a count differs: the rows roll back, the files saved by
+    this run are deleted, and the one the storage held before stays as it was."""
+    archive = tmp_path / "cchc.tar.gz"
+    run("backup", output=str(archive))
+    wrong = tmp_path / "wrong.tar.gz"
+
+    def miscount(name, data):
+        if name == "manifest.json":
+            manifest = json.loads(data)
+            manifest["counts"]["scoring.Unit"] += 1
+            data = json.dumps(manifest).encode()
+        return name, data
+
+    rewrite(archive, wrong, miscount)
+    name = Evidence.objects.exclude(file="").get().file.name
+    wipe()
+    outcome = run("restore", str(wrong))
+    assert outcome.status == 1
+    assert "rows restored" in outcome.err
+    assert Unit.objects.count() == 0
+    assert Path(default_storage.path(name)).read_bytes() == PDF
 
 
 def test_an_archive_of_a_newer_version_is_refused(installation, tmp_path, run):
