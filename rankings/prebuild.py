@@ -14,7 +14,8 @@ unit's badge and card and the newest year's report and card, and, where the unit
 enough (``PREBUILD_UNIT_ANSWERS``), its report, card, comparison picker and page of every year.
 What depends on what a reader asks (another sort, a search, a comparison of chosen units), and
 a national installation's older years and pickers, are built by their first reader. A newer
-publication makes a running prebuild start over.
+publication makes a running prebuild start over; one whose process died holds back the next
+for at most ``LOCK_SECONDS``.
 """
 
 from __future__ import annotations
@@ -139,19 +140,35 @@ def _pages(address: str, rows: int) -> Iterator[str]:
 LOCK_KEY = "cchc:prebuild:running"
 AGAIN_KEY = "cchc:prebuild:again"
 CHECK_EVERY = 100  # addresses between two looks at AGAIN_KEY
+# The running prebuild's lock lapses this long after its last sign of life (it renews it every
+# ``LOCK_SECONDS / 5`` while it builds), so that a prebuild whose process died (killed, the
+# server restarted) holds back the next one for minutes, not for good.
+LOCK_SECONDS = 300
+WAIT_SECONDS = 5  # between two looks of a prebuild waiting for the running one (``wait``)
 
 
-def prebuild(progress: Callable[[str], None] | None = None, processes: int = 1) -> dict:
+def prebuild(
+    progress: Callable[[str], None] | None = None, processes: int = 1, *, wait: bool = False
+) -> dict:
     """Request every prebuilt answer in every language; returns counts and the time taken.
     An answer that is not 200 is logged and skipped (the page shows its own error to readers).
 
     One prebuild at a time per cache: one asked for while another runs (publications in quick
     succession) makes the running one start over once it is done, with the newest
-    publications, instead of running beside it. ``processes`` > 1 shares the work among that
-    many forked processes (a server with idle cores)."""
-    if not cache.add(LOCK_KEY, 1, 3600):
+    publications, instead of running beside it. With ``wait`` (``manage.py prebuild``, a
+    process of its own) it then waits until the running one has taken the request (it starts
+    over), and runs itself if that one ends without taking it (it had just finished, or its
+    process died and its lock lapsed): a publication is never left without its prebuild.
+    ``processes`` > 1 shares the work among that many forked processes (a server with idle
+    cores)."""
+    while not cache.add(LOCK_KEY, 1, LOCK_SECONDS):
         cache.set(AGAIN_KEY, 1, 3600)
-        return {"built": 0, "failed": 0, "seconds": 0, "deferred": True}
+        if not wait:
+            return {"built": 0, "failed": 0, "seconds": 0, "deferred": True}
+        while cache.get(LOCK_KEY) and cache.get(AGAIN_KEY):
+            time.sleep(WAIT_SECONDS)
+        if not cache.get(AGAIN_KEY):  # the running prebuild took it and starts over
+            return {"built": 0, "failed": 0, "seconds": 0, "deferred": True}
     try:
         totals = {"built": 0, "failed": 0, "seconds": 0.0, "deferred": False}
         while True:
@@ -194,7 +211,11 @@ def _build(urls: list[str], progress=None) -> tuple[int, int]:
         )
         for code, _name in settings.LANGUAGES
     ]
+    renewed = time.monotonic()
     for count, url in enumerate(urls, start=1):
+        if time.monotonic() - renewed > LOCK_SECONDS / 5:
+            cache.touch(LOCK_KEY, LOCK_SECONDS)  # still alive: the lock must not lapse
+            renewed = time.monotonic()
         if count % CHECK_EVERY == 0 and cache.get(AGAIN_KEY):
             # A newer publication is waiting: start over with it (``prebuild``) rather than
             # finish answers it has made out of date.

@@ -269,6 +269,68 @@ def test_one_prebuild_at_a_time_the_second_asks_the_first_to_start_over(publishe
     assert cache.get(prebuild.LOCK_KEY) is None
 
 
+def test_a_waiting_prebuild_leaves_the_request_to_the_running_one_that_takes_it(
+    published, monkeypatch
+):
+    """``manage.py prebuild`` (``wait``) while another runs: it asks that one to start over
+    and, once that one has taken the request, ends without building anything itself."""
+    import threading
+
+    from django.test import Client
+
+    asked = []
+    monkeypatch.setattr(Client, "get", lambda self, url, *a, **k: asked.append(url))
+    monkeypatch.setattr(prebuild, "WAIT_SECONDS", 0.01)
+    cache.add(prebuild.LOCK_KEY, 1)  # the running one, alive
+    taken = threading.Timer(0.2, cache.delete, [prebuild.AGAIN_KEY])  # it starts over
+    taken.start()
+    try:
+        done = prebuild.prebuild(wait=True)
+    finally:
+        taken.cancel()
+    assert done["deferred"] and asked == []
+    assert cache.get(prebuild.LOCK_KEY)  # still the running one's
+
+
+def test_a_prebuild_whose_process_died_holds_back_the_next_only_until_its_lock_lapses(
+    client, run, published, monkeypatch, django_assert_num_queries
+):
+    """The running prebuild was killed: its lock lapses (``LOCK_SECONDS`` after its last
+    renewal) and ``manage.py prebuild``, which waited for it, builds the answers itself."""
+    monkeypatch.setattr(prebuild, "WAIT_SECONDS", 0.01)
+    cache.add(prebuild.LOCK_KEY, 1, 0.3)  # a dead process's lock: nobody renews it
+    outcome = run("prebuild")
+    assert outcome.status == 0 and "public answers built" in outcome.out, outcome.out
+    assert "(0 failed)" in outcome.out
+    assert cache.get(prebuild.LOCK_KEY) is None and cache.get(prebuild.AGAIN_KEY) is None
+    assert_served_a_copy(client, RANKING, django_assert_num_queries)
+
+
+def test_a_long_prebuild_keeps_its_lock_for_as_long_as_it_runs(published, monkeypatch):
+    """A prebuild that runs longer than its lock's life renews it: no second prebuild can
+    start beside it (a national installation's full prebuild runs over an hour)."""
+    import time
+
+    from django.test import Client
+
+    held = []
+    original = Client.get
+
+    def slow(self, url, *args, **kwargs):
+        time.sleep(0.03)
+        held.append(bool(cache.get(prebuild.LOCK_KEY)))
+        return original(self, url, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "get", slow)
+    monkeypatch.setattr(prebuild, "LOCK_SECONDS", 0.5)
+    monkeypatch.setattr(prebuild, "_urls", lambda: iter(["/"] * 20))
+    started = time.monotonic()
+    done = prebuild.prebuild()
+    assert time.monotonic() - started > 1.0  # twice the lock's life
+    assert done["built"] == 40 and all(held), held
+    assert cache.get(prebuild.LOCK_KEY) is None  # released at the end
+
+
 def test_the_api_index_links_are_the_sites_own_whatever_the_host_asked(
     client, published, django_assert_num_queries, settings
 ):

@@ -19,7 +19,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, processes, **options):
-        done = prebuild(progress=lambda line: self.stderr.write(line), processes=max(1, processes))
+        # A process of its own (settings.PREBUILD "process"): it may wait for a running one.
+        done = prebuild(
+            progress=lambda line: self.stderr.write(line), processes=max(1, processes), wait=True
+        )
         if done["deferred"]:
             self.stdout.write(_("another prebuild is running: it will start over when done"))
             return
