@@ -31,6 +31,7 @@ bytes: what a restore of it that was killed had saved (kept, so that it can simp
 from __future__ import annotations
 
 import errno
+import glob
 import hashlib
 import io
 import json
@@ -303,8 +304,10 @@ class _Output:
 
     On Linux the file is opened with ``O_TMPFILE`` in the target folder: it has no name, so a
     killed process leaves nothing; ``commit`` links it to ``path``. Where ``O_TMPFILE`` is not
-    available, a hidden ``.partial`` file (mode 0600) stands in and is removed on any error,
-    but would remain after a kill. Either way the archive is written with mode 0600."""
+    available, a hidden ``.partial`` file (mode 0600) stands in and is removed on any error.
+    A kill would leave it: its writer holds a lock on it (``flock``, released by the system
+    when the process dies), and the next backup to the same name deletes every such file no
+    process holds (``_sweep``). Either way the archive is written with mode 0600."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -313,10 +316,26 @@ class _Output:
         self.partial: Path | None = None
         self.fd = self._nameless()
         if self.fd is None:
+            self._sweep()
             fd, name = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.", suffix=".partial")
             self.fd, self.partial = fd, Path(name)
+            _hold(fd, wait=True)  # a new file: nobody else holds it
         os.fchmod(self.fd, 0o600)
         self.file = os.fdopen(self.fd, "wb", buffering=BLOCK)
+
+    def _sweep(self) -> None:
+        """Delete the ``.partial`` files of this archive's name that killed backups left: those
+        whose writer's lock is gone (a running backup to the same name keeps its own)."""
+        for stale in self.folder.glob(f".{glob.escape(self.path.name)}.*.partial"):
+            try:
+                fd = os.open(stale, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:  # removed meanwhile
+                continue
+            try:
+                if _hold(fd, wait=False):
+                    stale.unlink(missing_ok=True)
+            finally:
+                os.close(fd)
 
     def _nameless(self) -> int | None:
         flag = getattr(os, "O_TMPFILE", None)
@@ -368,6 +387,22 @@ class _Output:
         finally:
             if self.partial is not None:
                 self.partial.unlink(missing_ok=True)
+
+
+def _hold(fd: int, *, wait: bool) -> bool:
+    """Lock the open file ``fd`` for this process (``flock``; the system releases it when the
+    file is closed or the process dies); False when another process holds it and ``wait`` is
+    off. Where ``flock`` does not exist, nothing is locked and nothing is swept (True for a
+    new file, False for one found)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        return wait
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    return True
 
 
 def _tar_info(name: str, size: int, moment: datetime) -> tarfile.TarInfo:

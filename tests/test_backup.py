@@ -543,6 +543,34 @@ def test_a_failed_backup_leaves_nothing_and_a_good_one_is_private(
     assert [p.name for p in folder.iterdir()] == ["good.tar.gz"]
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
+def test_without_o_tmpfile_the_next_backup_removes_what_a_killed_one_left(
+    installation, tmp_path, monkeypatch
+):
+    """Where the archive cannot be nameless, a killed backup leaves its hidden ``.partial``
+    file; the next backup to that name removes it, but not the file of a backup still
+    writing (it holds a lock on it) nor another archive's."""
+    import fcntl
+
+    monkeypatch.setattr(backup._Output, "_nameless", lambda self: None)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    killed = folder / ".cchc.tar.gz.k1ll3d.partial"  # its writer died: no lock
+    killed.write_bytes(b"half an archive")
+    writing = folder / ".cchc.tar.gz.wr1t1ng.partial"
+    writing.write_bytes(b"an archive being written")
+    other = folder / ".other.tar.gz.0th3r.partial"
+    other.write_bytes(b"another archive's")
+    with writing.open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as its writer does
+        make_backup(folder / "cchc.tar.gz")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["cchc.tar.gz", writing.name, other.name]
+    )
+    with tarfile.open(folder / "cchc.tar.gz") as archive:
+        assert archive.getnames()[0] == "manifest.json"
+
+
 def open_files(pid: int) -> list[tuple[str, int]]:
     """What a process has open: each file's path (``... (deleted)`` if it has no name) and
     size."""
