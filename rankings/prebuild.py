@@ -34,7 +34,7 @@ from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
-from .caching import prebuilding
+from .caching import ENCODINGS, prebuilding
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +185,7 @@ def prebuild(
 def _build_all(progress, processes: int = 1) -> dict:
     started = time.perf_counter()
     urls = list(_urls())
+    _warn_when_too_many(len(urls))
     if processes > 1:
         # Forked children, each its own share (round-robin keeps the most read first in each);
         # a connection must not cross a fork.
@@ -196,6 +197,23 @@ def _build_all(progress, processes: int = 1) -> dict:
     else:
         built, failed = _build(urls, progress)
     return {"built": built, "failed": failed, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _warn_when_too_many(addresses: int) -> None:
+    """Log a warning when this prebuild's copies (up to one per encoding and language of each
+    address) may not fit in the cache (``CACHE_MAX_ENTRIES``): a full file cache drops the
+    copies written longest ago, and once an older generation's are gone, this prebuild's
+    first ones, the most read. A backend without a count (Redis) is not checked."""
+    limit = getattr(cache, "_max_entries", None)
+    copies = addresses * len(settings.LANGUAGES) * len(ENCODINGS)
+    if limit and copies > limit:
+        logger.warning(
+            "prebuild: up to %s copies (%s addresses) for a cache of at most %s: "
+            "raise CACHE_MAX_ENTRIES (docs/deployment.md)",
+            copies,
+            addresses,
+            limit,
+        )
 
 
 def _build(urls: list[str], progress=None) -> tuple[int, int]:

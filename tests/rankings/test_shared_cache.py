@@ -331,6 +331,20 @@ def test_a_long_prebuild_keeps_its_lock_for_as_long_as_it_runs(published, monkey
     assert cache.get(prebuild.LOCK_KEY) is None  # released at the end
 
 
+def test_a_prebuild_larger_than_the_cache_says_so_in_the_log(published, monkeypatch, caplog):
+    """A full cache drops the copies written longest ago, the prebuild's most read first once
+    older generations are gone: the operator is told to raise CACHE_MAX_ENTRIES."""
+    addresses = len(list(prebuild._urls()))
+    with caplog.at_level("WARNING", logger="rankings.prebuild"):
+        prebuild.prebuild()
+    assert not [r for r in caplog.records if "CACHE_MAX_ENTRIES" in r.getMessage()]
+    monkeypatch.setattr(cache, "_max_entries", addresses * 2 * 2 - 1)
+    with caplog.at_level("WARNING", logger="rankings.prebuild"):
+        prebuild.prebuild()
+    (warning,) = [r for r in caplog.records if "CACHE_MAX_ENTRIES" in r.getMessage()]
+    assert f"up to {addresses * 4} copies" in warning.getMessage()
+
+
 def test_the_api_index_links_are_the_sites_own_whatever_the_host_asked(
     client, published, django_assert_num_queries, settings
 ):
