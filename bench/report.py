@@ -37,11 +37,13 @@ READERS_CHOICE = ("units search", "compare two units", "rankings:ranking sorted 
 OLDER_OR_PICKER = ("compare_with", "rankings:unit first year")
 
 
-def kind_of(name: str) -> str:
+def kind_of(name: str, every_year: bool = False) -> str:
+    """``every_year``: the run's prebuild built every unit's older years and pickers too
+    (``PREBUILD_UNIT_ANSWERS`` at least the units)."""
     if name in READERS_CHOICE:
         return "reader's choice"
     if name in OLDER_OR_PICKER:
-        return "older year / picker"
+        return "prebuilt (every year)" if every_year else "older year / picker"
     return "prebuilt"
 
 
@@ -236,6 +238,25 @@ def http_tables(data: dict) -> list[str]:
         ]
     first = data.get("first_reader") or {}
     if first:
+        every_year = bool(first.get("unit_answers_every_year"))
+
+        def kind(name: str) -> str:
+            return kind_of(name, every_year)
+
+        settings = {k: v for k, v in (first.get("prebuild_env") or {}).items() if v is not None}
+        stored = first.get("cache_after_prebuild") or {}
+        if settings or "files" in stored:
+            lines += [
+                "Prebuild: "
+                + (", ".join(f"`{k}={v}`" for k, v in settings.items()) or "the defaults")
+                + (
+                    f"; the cache held {stored['files']:,} copies after it"
+                    if "files" in stored
+                    else ""
+                )
+                + ".",
+                "",
+            ]
         lines += [
             f"First reader after a publication (`{first['command']}`, {first['publish_s']:.1f} s; "
             f"then waited {first['waited_s']:.0f} s for the machine to be idle); floor: median "
@@ -247,24 +268,29 @@ def http_tables(data: dict) -> list[str]:
             "|---|---|---|---|---|---|---|---|",
         ]
         for name, row in first["pages"].items():
-            kind = kind_of(name)
-            built = verdict(row["first_ms"] < BUILD_MS) if kind != "prebuilt" else "(a copy)"
+            built = (
+                "(a copy)"
+                if kind(name).startswith("prebuilt")
+                else verdict(row["first_ms"] < BUILD_MS)
+            )
             lines.append(
-                f"| {name} `{row['path']}`{' (stale)' if row.get('stale') else ''} | {kind} "
+                f"| {name} `{row['path']}`{' (stale)' if row.get('stale') else ''} | {kind(name)} "
                 f"| {row['first_ms']:.1f} | {row['ratio_first']:.1f} "
                 f"| {row['settled_ms']:.1f} | ≤ {FIRST_READER_RATIO:g}× | {verdict(row['met'])} "
                 f"| {built} |"
             )
         ratios = [row["ratio_first"] for row in first["pages"].values()]
         every = all(row["met"] for row in first["pages"].values())
-        prebuilt = [row for name, row in first["pages"].items() if kind_of(name) == "prebuilt"]
-        built = [row for name, row in first["pages"].items() if kind_of(name) != "prebuilt"]
+        prebuilt = [r for name, r in first["pages"].items() if kind(name).startswith("prebuilt")]
+        built = [r for name, r in first["pages"].items() if not kind(name).startswith("prebuilt")]
         lines += [
             "",
-            f"Every public page ≤ {FIRST_READER_RATIO:g}×: {verdict(every)} "
-            f"(ratios min / median / max {spread(ratios, 1)}); the prebuilt ones: "
+            f"The prebuilt answers (every public page at its address, and the variants the "
+            f"prebuild makes) ≤ {FIRST_READER_RATIO:g}×: "
             f"{verdict(all(row['met'] for row in prebuilt))} "
             f"({len([r for r in prebuilt if r['met']])} of {len(prebuilt)}); "
+            f"every address measured ≤ {FIRST_READER_RATIO:g}×: {verdict(every)} "
+            f"(ratios min / median / max {spread(ratios, 1)}); "
             f"the {len(built)} built for their first reader, each under {BUILD_MS:g} ms: "
             f"{verdict(all(row['first_ms'] < BUILD_MS for row in built))} "
             f"(≤ {FIRST_READER_RATIO:g}×: {len([r for r in built if r['met']])} of {len(built)}).",

@@ -681,10 +681,21 @@ def first_reader_phase(base, env, pages, samples, config, logs, args) -> dict:
             + ("  (STALE: the previous version's ETag)" if stale else ""),
             flush=True,
         )
+    # What the prebuild was told to build, and what it stored: above PREBUILD_UNIT_ANSWERS
+    # units (500 unless the environment says otherwise), a unit's older years and its
+    # comparison pickers are left to their first readers.
+    limit = int(env.get("PREBUILD_UNIT_ANSWERS") or 500)
+    prebuild_env = {
+        name: env.get(name)
+        for name in ("PREBUILD", "PREBUILD_PROCESSES", "PREBUILD_UNIT_ANSWERS", "CACHE_MAX_ENTRIES")
+    }
     return {
         "command": " ".join(publish),
         "publish_s": round(publish_s, 2),
         **quiet,
+        "prebuild_env": prebuild_env,
+        "unit_answers_every_year": limit > 0 and samples["units"] <= limit,
+        "cache_after_prebuild": cache_entries(config),
         "prebuild_processes_seen": seen,
         "waited_s": round(waited_s, 1),
         "idle_after": settle,
