@@ -126,6 +126,15 @@ def rewrite(source: Path, target: Path, change) -> None:
             writing.addfile(member, io.BytesIO(data))
 
 
+def miscount(name: str, data: bytes) -> tuple[str, bytes]:
+    """For ``rewrite``: a manifest that counts one unit more than the archive holds."""
+    if name == "manifest.json":
+        manifest = json.loads(data)
+        manifest["counts"]["scoring.Unit"] += 1
+        data = json.dumps(manifest).encode()
+    return name, data
+
+
 def test_a_backup_restored_into_an_empty_database_loses_nothing(installation, tmp_path, run):
     before = database_state(include_users=True)
     links = memberships()
@@ -245,13 +254,6 @@ def test_a_failure_after_loading_undoes_everything(installation, tmp_path, run):
     run("backup", output=str(archive))
     wrong = tmp_path / "wrong.tar.gz"
 
-    def miscount(name, data):
-        if name == "manifest.json":
-            manifest = json.loads(data)
-            manifest["counts"]["scoring.Unit"] += 1
-            data = json.dumps(manifest).encode()
-        return name, data
-
     rewrite(archive, wrong, miscount)
     wipe_all()
     outcome = run("restore", str(wrong))
@@ -345,13 +347,6 @@ def test_a_failed_restore_leaves_a_file_it_kept_as_it_was(installation, tmp_path
     archive = tmp_path / "cchc.tar.gz"
     run("backup", output=str(archive))
     wrong = tmp_path / "wrong.tar.gz"
-
-    def miscount(name, data):
-        if name == "manifest.json":
-            manifest = json.loads(data)
-            manifest["counts"]["scoring.Unit"] += 1
-            data = json.dumps(manifest).encode()
-        return name, data
 
     rewrite(archive, wrong, miscount)
     name = Evidence.objects.exclude(file="").get().file.name

@@ -331,18 +331,26 @@ def test_a_long_prebuild_keeps_its_lock_for_as_long_as_it_runs(published, monkey
     assert cache.get(prebuild.LOCK_KEY) is None  # released at the end
 
 
-def test_a_prebuild_larger_than_the_cache_says_so_in_the_log(published, monkeypatch, caplog):
+def test_a_prebuild_larger_than_the_cache_says_so_in_the_log(published, tmp_path, caplog):
     """A full cache drops the copies written longest ago, the prebuild's most read first once
     older generations are gone: the operator is told to raise CACHE_MAX_ENTRIES."""
     addresses = len(list(prebuild._urls()))
-    with caplog.at_level("WARNING", logger="rankings.prebuild"):
-        prebuild.prebuild()
-    assert not [r for r in caplog.records if "CACHE_MAX_ENTRIES" in r.getMessage()]
-    monkeypatch.setattr(cache, "_max_entries", addresses * 2 * 2 - 1)
-    with caplog.at_level("WARNING", logger="rankings.prebuild"):
-        prebuild.prebuild()
-    (warning,) = [r for r in caplog.records if "CACHE_MAX_ENTRIES" in r.getMessage()]
-    assert f"up to {addresses * 4} copies" in warning.getMessage()
+    copies = addresses * 2 * 2  # at most: two languages, two encodings
+
+    def warnings_with(limit: int) -> list[str]:
+        files = {
+            "BACKEND": "cchc.cache.SharedFileCache",
+            "LOCATION": str(tmp_path / str(limit)),
+            "OPTIONS": {"MAX_ENTRIES": limit},
+        }
+        caplog.clear()
+        with override_settings(CACHES={"default": files}), caplog.at_level("WARNING"):
+            prebuild.prebuild()
+        return [r.getMessage() for r in caplog.records if "CACHE_MAX_ENTRIES" in r.getMessage()]
+
+    assert warnings_with(copies) == []
+    (warning,) = warnings_with(copies - 1)
+    assert f"up to {copies} copies ({addresses} addresses)" in warning
 
 
 def test_the_api_index_links_are_the_sites_own_whatever_the_host_asked(
