@@ -25,7 +25,8 @@ being written have no name until it is complete (``O_TMPFILE``).
 
 Restoring goes into an empty, migrated database and an empty storage: it refuses to mix two
 installations. The storage may hold only evidence files of the archive itself, with the same
-bytes: what a restore of it that was killed had saved (kept, so that it can simply be run again). Format version 1 (``data.xml``, Django's XML serialisation) is still read.
+bytes: what a restore of it that was killed had saved (kept, so that it can simply be run
+again). Format version 1 (``data.xml``, Django's XML serialisation) is still read.
 """
 
 from __future__ import annotations
