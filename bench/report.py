@@ -239,10 +239,8 @@ def http_tables(data: dict) -> list[str]:
     first = data.get("first_reader") or {}
     if first:
         every_year = bool(first.get("unit_answers_every_year"))
-
-        def kind(name: str) -> str:
-            return kind_of(name, every_year)
-
+        kinds = {name: kind_of(name, every_year) for name in first["pages"]}
+        copies = {name for name, kind in kinds.items() if kind.startswith("prebuilt")}
         settings = {k: v for k, v in (first.get("prebuild_env") or {}).items() if v is not None}
         stored = first.get("cache_after_prebuild") or {}
         if settings or "files" in stored:
@@ -268,21 +266,17 @@ def http_tables(data: dict) -> list[str]:
             "|---|---|---|---|---|---|---|---|",
         ]
         for name, row in first["pages"].items():
-            built = (
-                "(a copy)"
-                if kind(name).startswith("prebuilt")
-                else verdict(row["first_ms"] < BUILD_MS)
-            )
+            built = "(a copy)" if name in copies else verdict(row["first_ms"] < BUILD_MS)
             lines.append(
-                f"| {name} `{row['path']}`{' (stale)' if row.get('stale') else ''} | {kind(name)} "
+                f"| {name} `{row['path']}`{' (stale)' if row.get('stale') else ''} | {kinds[name]} "
                 f"| {row['first_ms']:.1f} | {row['ratio_first']:.1f} "
                 f"| {row['settled_ms']:.1f} | ≤ {FIRST_READER_RATIO:g}× | {verdict(row['met'])} "
                 f"| {built} |"
             )
         ratios = [row["ratio_first"] for row in first["pages"].values()]
         every = all(row["met"] for row in first["pages"].values())
-        prebuilt = [r for name, r in first["pages"].items() if kind(name).startswith("prebuilt")]
-        built = [r for name, r in first["pages"].items() if not kind(name).startswith("prebuilt")]
+        prebuilt = [row for name, row in first["pages"].items() if name in copies]
+        built = [row for name, row in first["pages"].items() if name not in copies]
         lines += [
             "",
             f"The prebuilt answers (every public page at its address, and the variants the "

@@ -390,12 +390,15 @@ def print_table(title: str, table: dict) -> None:
 
 
 def cache_settings(env: dict) -> dict:
-    """The cache the settings configure, as the server's processes see it."""
+    """The cache the settings configure, as the server's processes see it (and the two
+    settings that say what it holds: PUBLIC_PAGE_SECONDS, PREBUILD_UNIT_ANSWERS)."""
     script = (
         "import json, os, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', "
         "'cchc.settings'); django.setup(); from django.conf import settings; "
         "print('CACHE_JSON ' + json.dumps({**settings.CACHES['default'], "
-        "'PUBLIC_PAGE_SECONDS': getattr(settings, 'PUBLIC_PAGE_SECONDS', None)}, default=str))"
+        "'PUBLIC_PAGE_SECONDS': getattr(settings, 'PUBLIC_PAGE_SECONDS', None), "
+        "'PREBUILD_UNIT_ANSWERS': getattr(settings, 'PREBUILD_UNIT_ANSWERS', None)}, "
+        "default=str))"
     )
     done = subprocess.run(
         [str(PYTHON), "-c", script], cwd=code_dir(), env=env, capture_output=True, text=True
@@ -682,9 +685,9 @@ def first_reader_phase(base, env, pages, samples, config, logs, args) -> dict:
             flush=True,
         )
     # What the prebuild was told to build, and what it stored: above PREBUILD_UNIT_ANSWERS
-    # units (500 unless the environment says otherwise), a unit's older years and its
-    # comparison pickers are left to their first readers.
-    limit = int(env.get("PREBUILD_UNIT_ANSWERS") or 500)
+    # units (as the settings read it), a unit's older years and its comparison pickers are
+    # left to their first readers.
+    limit = int(config.get("PREBUILD_UNIT_ANSWERS") or 0)
     prebuild_env = {
         name: env.get(name)
         for name in ("PREBUILD", "PREBUILD_PROCESSES", "PREBUILD_UNIT_ANSWERS", "CACHE_MAX_ENTRIES")

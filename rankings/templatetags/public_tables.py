@@ -143,21 +143,21 @@ def unit_rows(items) -> list[str]:
         if made is None:
             title = _("Ranking of %(group)s, %(year)s") % {"group": p.group_name, "year": p.year}
             made = (
-                f'<a href="{escape(reverse("rankings:ranking", args=[p.year, p.group_code]))}" '
-                f'title="{escape(title)}">',
+                f'<a href="{escaped(reverse("rankings:ranking", args=[p.year, p.group_code]))}" '
+                f'title="{escaped(title)}">',
                 p.unit_count,
-                f'<span class="self">{escape(p.year)}</span>',
+                f'<span class="self">{escaped(p.year)}</span>',
             )
             by_publication[p.pk] = made
         link, total, year = made
         rank = _("%(rank)s of %(total)s") % {"rank": r.rank, "total": total}
         rows.append(
-            f'<tr><th scope="row"><a href="{unit_address}{escape(r.unit_code)}/">'
+            f'<tr><th scope="row"><a href="{unit_address}{escaped(r.unit_code)}/">'
             f"{escaped(vi(r.unit_name))}</a></th>"
             f'<td class="num">{decimal_text(r.index)}</td>'
-            f'<td><span class="badge band-{escape(r.band_code or "none")}"{lang}>'
-            f"{escape(r.band_label)}</span></td>"
-            f'<td class="num">{link}{escape(rank)}</a>{year}</td></tr>'
+            f'<td><span class="badge band-{escaped(r.band_code or "none")}"{lang}>'
+            f"{escaped(r.band_label)}</span></td>"
+            f'<td class="num">{link}{escaped(rank)}</a>{year}</td></tr>'
         )
     return rows
 

@@ -5,6 +5,8 @@ large, built right after a publication is committed."""
 import gzip
 import pickle
 import re
+import threading
+import time
 
 import pytest
 from django.core.cache import cache
@@ -274,8 +276,6 @@ def test_a_waiting_prebuild_leaves_the_request_to_the_running_one_that_takes_it(
 ):
     """``manage.py prebuild`` (``wait``) while another runs: it asks that one to start over
     and, once that one has taken the request, ends without building anything itself."""
-    import threading
-
     from django.test import Client
 
     asked = []
@@ -309,8 +309,6 @@ def test_a_prebuild_whose_process_died_holds_back_the_next_only_until_its_lock_l
 def test_a_long_prebuild_keeps_its_lock_for_as_long_as_it_runs(published, monkeypatch):
     """A prebuild that runs longer than its lock's life renews it: no second prebuild can
     start beside it (a national installation's full prebuild runs over an hour)."""
-    import time
-
     from django.test import Client
 
     held = []
@@ -621,8 +619,6 @@ def test_a_copy_is_served_days_later_until_a_publication_or_an_upgrade(
     """Copies have no expiry (they expired after a day, and every page's first reader of the
     next day waited for a build); what retires them is a new generation or a new release of
     the code, both part of every key."""
-    import time
-
     from django.core.cache import caches
     from django.core.cache.backends import filebased
     from django.db import connection
